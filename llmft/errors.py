@@ -1,0 +1,29 @@
+"""The package's own exception types.
+
+Every message is written for the person who has to act on it: it names the file, row, model id or
+setting at fault. The apps turn these into `gr.Error`; scripts let them end the run with the message.
+"""
+
+
+class LlmftError(Exception):
+    """Base class: an error whose message is safe and useful to show to a user."""
+
+
+class DataError(LlmftError, ValueError):
+    """A data file or dataset is missing, unreadable, or lacks a needed field."""
+
+
+class PromptError(LlmftError, ValueError):
+    """A prompt cannot be built as asked (empty dialogue, too many shots, ...)."""
+
+
+class ModelLoadError(LlmftError):
+    """A model, checkpoint or adapter cannot be found or loaded."""
+
+
+class AdapterMismatchError(ModelLoadError):
+    """A LoRA adapter was trained on another base model than the one requested."""
+
+
+class HubError(LlmftError):
+    """Pushing to or pulling from the Hub failed (no token, no access, unknown repo)."""

@@ -1,0 +1,106 @@
+"""Shared fixtures: an offline, loopback-only world with tiny models and a local Hub.
+
+- Every test runs with a network guard: a connection to anything but 127.0.0.1 raises and fails the test.
+- Hugging Face caches live in a per-session temporary folder, never in the user's home.
+- `tiny_models` builds, once per session, a tiny T5 (tokenizer trained on the fly), a LoRA adapter for
+  it, and a second tiny T5 of another shape (for adapter/base mismatch tests).
+- `local_hub` starts the Hub API test double on 127.0.0.1 and points `HF_ENDPOINT` / `HF_TOKEN` at it.
+- `subprocess_env` gives child processes (scripts, apps) the same guard and settings.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support import netguard
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+DIALOGSUM_DIR = SHARED_DATA / "dialogsum"
+WRITE_TOKEN = "hf_test_write_token"
+
+netguard.install()
+
+# Set before any test imports huggingface_hub / transformers / gradio, which read these at import.
+_CACHE = Path(os.environ.setdefault("LLMFT_TEST_CACHE", f"/tmp/llmft-test-cache-{os.getpid()}"))
+os.environ["HF_HOME"] = str(_CACHE / "hf")
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_XET"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ["TOKENIZERS_PARALLELISM"] = "false"
+for _secret in ("HF_TOKEN", "OPENAI_API_KEY"):
+    os.environ.pop(_secret, None)
+
+
+@pytest.fixture(autouse=True)
+def _no_network_escapes():
+    """Fail any test during which something tried to leave the machine, even if it was caught."""
+    before = len(netguard.ATTEMPTS)
+    yield
+    escaped = netguard.ATTEMPTS[before:]
+    assert not escaped, f"test tried to reach non-loopback hosts: {sorted(set(escaped))}"
+
+
+@dataclass
+class TinyModels:
+    base: Path  # tiny T5, "flan-t5-like"
+    lora: Path  # LoRA (q, v) adapter on `base`
+    other_base: Path  # another tiny T5 (different width): an adapter for `base` does not fit it
+    other_lora: Path  # LoRA adapter on `other_base`
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
+    from llmft.tiny import build_tiny_lora, build_tiny_t5
+
+    root = tmp_path_factory.mktemp("tiny-models")
+    base = build_tiny_t5(root / "tiny-t5", seed=0)
+    other = build_tiny_t5(root / "other-tiny-t5", d_model=32, seed=1)
+    return TinyModels(
+        base=base,
+        lora=build_tiny_lora(base, root / "tiny-t5-lora", seed=2),
+        other_base=other,
+        other_lora=build_tiny_lora(other, root / "other-tiny-t5-lora", seed=3),
+    )
+
+
+@pytest.fixture()
+def local_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """A Hub API server on 127.0.0.1, with HF_ENDPOINT, HF_TOKEN and a fresh cache pointing at it."""
+    import huggingface_hub.constants as hf_constants
+
+    from tests.support.hub_server import LocalHub
+
+    with LocalHub(write_tokens=[WRITE_TOKEN]) as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.url)
+        monkeypatch.setenv("HF_TOKEN", WRITE_TOKEN)
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+        monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
+        monkeypatch.setattr(hf_constants, "ENDPOINT", hub.url)
+        yield hub
+
+
+@pytest.fixture()
+def subprocess_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for child processes: the network guard, offline defaults, the repo importable."""
+    env = dict(os.environ)
+    support = REPO_ROOT / "tests" / "support"
+    env.update(
+        LLMFT_NETGUARD="1",
+        LLMFT_NETGUARD_PATH=str(support),
+        PYTHONPATH=os.pathsep.join([str(support / "netguard_site"), str(REPO_ROOT), env.get("PYTHONPATH", "")]),
+        PYTHONUNBUFFERED="1",
+        HF_HUB_OFFLINE="1",
+    )
+    env.pop("HF_TOKEN", None)
+    return env
+
+
+@pytest.fixture(scope="session")
+def python() -> str:
+    return sys.executable

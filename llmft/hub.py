@@ -78,7 +78,8 @@ def push_folder(
         hint = " Check that your token has write access to it." if status in (401, 403) else ""
         raise HubError(f"Could not push to '{repo_id}' (HTTP {status}).{hint}") from err
     except OSError as err:
-        raise HubError(f"Could not reach the Hub at {hub_endpoint() or 'huggingface.co'}: {type(err).__name__}.") from err
+        where = hub_endpoint() or "huggingface.co"
+        raise HubError(f"Could not reach the Hub at {where}: {type(err).__name__}.") from err
     return PushResult(repo_id, commit.oid, commit.commit_url, str(repo_url))
 
 
@@ -153,7 +154,8 @@ def model_card(
         recipe_yaml = yaml.safe_dump(dict(recipe), sort_keys=False).strip()
     share = ""
     if trainable:
-        share = f"\nTrainable parameters: {trainable[0]:,} of {trainable[1]:,} ({100 * trainable[0] / trainable[1]:.2f}%).\n"
+        trained, total = trainable
+        share = f"\nTrainable parameters: {trained:,} of {total:,} ({100 * trained / total:.2f}%).\n"
     usage = (
         "```python\nfrom llmft.models import load_model, generate\n"
         f'loaded = load_model("{repo_id}")  # loads the base model named in adapter_config.json\n'
@@ -163,6 +165,7 @@ def model_card(
         f'model = AutoModelForSeq2SeqLM.from_pretrained("{repo_id}")\n'
         f'tokenizer = AutoTokenizer.from_pretrained("{repo_id}")\n```'
     )
+    dataset_url = f"https://huggingface.co/datasets/{dataset}" if "/" in dataset else dataset
     content = f"""---
 {data.to_yaml()}
 ---
@@ -170,7 +173,7 @@ def model_card(
 # {repo_id.split("/")[-1]}
 
 {"A LoRA adapter for" if is_lora else "A fully fine-tuned"} [{base_model}](https://huggingface.co/{base_model}),
-trained to summarise dialogues on [DialogSum]({"https://huggingface.co/datasets/" + dataset if "/" in dataset else dataset})
+trained to summarise dialogues on [DialogSum]({dataset_url})
 with [llm-fine-tune](https://github.com/) (`llmft`).
 {share}
 ## Evaluation (DialogSum test, ROUGE F-measure, %)

@@ -82,6 +82,11 @@ def local_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
         monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub-cache"))
         monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(tmp_path / "hub-cache"))
         monkeypatch.setattr(hf_constants, "ENDPOINT", hub.url)
+        # Download URLs come from a template fixed at import; code that passes no `endpoint=`
+        # (transformers' from_pretrained) would otherwise still go to huggingface.co.
+        monkeypatch.setattr(
+            hf_constants, "HUGGINGFACE_CO_URL_TEMPLATE", hub.url + "/{repo_id}/resolve/{revision}/{filename}"
+        )
         yield hub
 
 

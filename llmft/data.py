@@ -237,3 +237,20 @@ def group_by_dialogue(examples: Iterable[DialogueExample]) -> list[DialogueExamp
         else:
             seen.summaries += example.summaries  # keep repeats: the source lists them, and counts matter
     return list(merged.values())
+
+
+def write_jsonl(examples: Iterable[DialogueExample], path: str | os.PathLike[str]) -> Path:
+    """Write examples in DialogSum's own layout (`fname`, `dialogue`, `summary` or `summary1..N`, `topic`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as handle:
+        for example in examples:
+            record: dict[str, Any] = {"fname": example.id, "dialogue": example.dialogue}
+            if len(example.summaries) == 1:
+                record["summary"] = example.summaries[0]
+            else:
+                record.update({f"summary{i}": s for i, s in enumerate(example.summaries, start=1)})
+            if example.topic is not None:
+                record["topic"] = example.topic
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path

@@ -17,6 +17,10 @@ class PromptError(LlmftError, ValueError):
     """A prompt cannot be built as asked (empty dialogue, too many shots, ...)."""
 
 
+class SettingsError(LlmftError, ValueError):
+    """A setting is out of range or unknown (decoding settings, app configuration)."""
+
+
 class ModelLoadError(LlmftError):
     """A model, checkpoint or adapter cannot be found or loaded."""
 
@@ -27,3 +31,11 @@ class AdapterMismatchError(ModelLoadError):
 
 class HubError(LlmftError):
     """Pushing to or pulling from the Hub failed (no token, no access, unknown repo)."""
+
+
+class ConfigError(LlmftError, ValueError):
+    """A training recipe or command-line setting is unknown or has a bad value, or the run cannot start as asked."""
+
+
+class OutputDirError(ConfigError):
+    """The output directory holds another run (or foreign files) and overwriting was not asked for."""

@@ -16,6 +16,11 @@ from typing import Any
 from llmft.errors import HubError
 
 DIALOGSUM_LICENSE = "cc-by-nc-sa-4.0"  # DialogSum's licence; a model trained on it carries the NC-SA terms
+_DESCRIPTIONS = {
+    "lora": "A LoRA adapter for",
+    "lora-merged": "A LoRA adapter merged into",
+    "full": "A fully fine-tuned",
+}
 
 
 def hub_endpoint() -> str | None:
@@ -141,7 +146,12 @@ def model_card(
         library_name="peft" if is_lora else "transformers",
         base_model=base_model,
         datasets=[dataset],
-        tags=["summarization", "dialogue-summarization", "flan-t5", *(["lora", "peft"] if is_lora else [])],
+        tags=[
+            "summarization",
+            "dialogue-summarization",
+            "flan-t5",
+            *(["lora", "peft"] if is_lora else ["lora", "merged"] if method == "lora-merged" else []),
+        ],
         pipeline_tag="summarization",
         model_name=repo_id.split("/")[-1],
         eval_results=eval_results or None,
@@ -172,7 +182,7 @@ def model_card(
 
 # {repo_id.split("/")[-1]}
 
-{"A LoRA adapter for" if is_lora else "A fully fine-tuned"} [{base_model}](https://huggingface.co/{base_model}),
+{_DESCRIPTIONS.get(method, "A fully fine-tuned")} [{base_model}](https://huggingface.co/{base_model}),
 trained to summarise dialogues on [DialogSum]({dataset_url})
 with [llm-fine-tune](https://github.com/) (`llmft`).
 {share}

@@ -74,8 +74,14 @@ def build_tiny_t5(
     d_model: int = 64,
     num_layers: int = 2,
     seed: int = 0,
+    quiet_special_tokens: bool = True,
 ) -> Path:
-    """Save a tiny random-weight T5 and its tokenizer to `out_dir` (about 1 MB, under a second)."""
+    """Save a tiny random-weight T5 and its tokenizer to `out_dir` (about 1 MB, under a second).
+
+    `quiet_special_tokens=False` keeps random lm_head rows for <pad>, </s> and <unk>. A base for LoRA
+    training needs that: LoRA leaves lm_head frozen, and a </s> logit pinned at 0 is one it cannot learn
+    to raise, so the tuned model could never stop.
+    """
     import torch
     from transformers import T5Config, T5ForConditionalGeneration
 
@@ -97,10 +103,11 @@ def build_tiny_t5(
     )
     torch.manual_seed(seed)
     model = T5ForConditionalGeneration(config)
-    with torch.no_grad():
-        # Random weights would often pick <pad> or </s> first and say nothing; zero logits for the
-        # special tokens make an untrained model emit words, so tests can compare real outputs.
-        model.lm_head.weight[[tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]] = 0.0
+    if quiet_special_tokens:
+        with torch.no_grad():
+            # Random weights would often pick <pad> or </s> first and say nothing; zero logits for the
+            # special tokens make an untrained model emit words, so tests can compare real outputs.
+            model.lm_head.weight[[tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]] = 0.0
     model.generation_config.max_new_tokens = 32
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
@@ -131,3 +138,31 @@ def build_tiny_lora(base_dir: str | Path, out_dir: str | Path, r: int = 4, seed:
     model.save_pretrained(out_dir)
     AutoTokenizer.from_pretrained(base_dir).save_pretrained(out_dir)
     return Path(out_dir)
+
+
+def write_tiny_project(out_dir: str | Path, rows: int = 64, seed: int = 0) -> tuple[Path, Path]:
+    """A tiny model (`out_dir/model`) and DialogSum-shaped data (`out_dir/data/{train,validation,test}.jsonl`).
+
+    Enough to run the training, evaluation and merge scripts end to end on a CPU in about a minute.
+    """
+    from llmft.data import write_jsonl
+
+    out_dir = Path(out_dir)
+    examples = synthetic_dialogues(rows + 32, seed=seed)
+    data = out_dir / "data"
+    write_jsonl(examples[:rows], data / "train.jsonl")
+    write_jsonl(examples[rows : rows + 16], data / "validation.jsonl")
+    write_jsonl(examples[rows + 16 :], data / "test.jsonl")
+    model = build_tiny_t5(out_dir / "model", examples, seed=seed, quiet_special_tokens=False)
+    return model, data
+
+
+if __name__ == "__main__":
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a tiny T5 and synthetic dialogues for CPU smoke tests.")
+    parser.add_argument("out_dir", nargs="?", default="outputs/tiny")
+    parser.add_argument("--rows", type=int, default=64, help="training rows")
+    cli = parser.parse_args()
+    model_dir, data_dir = write_tiny_project(cli.out_dir, cli.rows)
+    print(f"model: {model_dir}\ndata:  {data_dir}")

@@ -1,0 +1,106 @@
+r"""Score models on the DialogSum test split with ROUGE and compare them, as the course lab does.
+
+    python training/evaluate.py \
+        --models original=google/flan-t5-base full=outputs/flan-t5-base-full lora=outputs/flan-t5-base-lora \
+        --output_dir outputs/eval
+
+Each model is `name=source`, the source being anything `llmft.models.load_model` loads: a Hub id, a full
+checkpoint folder, or a LoRA adapter (on the base its adapter_config.json names, or on --base_model).
+Writes `predictions.csv` (one row per dialogue: the human summary and each model's), `results.json`
+(mean ROUGE single- and multi-reference, and differences from the baseline), and `rouge.png`, and
+prints the lab's table. A YAML file of these settings can be given with --config.
+One process is enough (generation is batched); `accelerate launch` is not needed.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from llmft.data import DEFAULT_DATASET, load_dialogues
+from llmft.errors import ConfigError, LlmftError
+from llmft.evaluation import evaluate_model, results_table, write_evaluation
+from llmft.models import GenerationSettings, load_model
+from llmft.prompts import MAX_SOURCE_TOKENS
+from llmft.recipes import parse_args
+
+
+@dataclass
+class EvalArguments:
+    models: list[str] = field(
+        default_factory=list, metadata={"help": "models to score, each name=source (Hub id, folder or adapter)"}
+    )
+    base_model: str | None = field(default=None, metadata={"help": "base for adapters (default: the adapter's own)"})
+    baseline: str | None = field(default=None, metadata={"help": "name differences are taken from (default: first)"})
+    dataset_name: str = field(default=DEFAULT_DATASET, metadata={"help": "Hub dataset id, local folder or file"})
+    split: str = field(default="test", metadata={"help": "split to score"})
+    max_samples: int | None = field(default=None, metadata={"help": "score only the first N dialogues"})
+    batch_size: int = field(default=16, metadata={"help": "dialogues per generate call"})
+    max_input_tokens: int = field(default=MAX_SOURCE_TOKENS, metadata={"help": "prompt tokens kept"})
+    max_new_tokens: int = field(default=200, metadata={"help": "summary length limit"})
+    num_beams: int = field(default=1, metadata={"help": "1: greedy, as the lab"})
+    device: str | None = field(default=None, metadata={"help": "cuda or cpu (default: cuda when present)"})
+    output_dir: str = field(default="outputs/eval", metadata={"help": "where the CSV, JSON and PNG go"})
+
+
+def parse_models(specs: list[str]) -> dict[str, str]:
+    """`name=source` pairs (a bare source is named after its last path part), in the order given."""
+    if not specs:
+        raise ConfigError("Name at least one model: --models original=google/flan-t5-base lora=outputs/my-lora")
+    models: dict[str, str] = {}
+    for spec in specs:
+        name, sep, source = spec.partition("=")
+        name, source = (name.strip(), source.strip()) if sep else (Path(spec.rstrip("/")).name, spec.strip())
+        if not name or not source:
+            raise ConfigError(f"'{spec}' is not name=source.")
+        if name in models:
+            raise ConfigError(f"Two models are called '{name}'; give each a different name (name=source).")
+        models[name] = source
+    return models
+
+
+def main(argv: list[str] | None = None) -> int:
+    (args,) = parse_args((EvalArguments,), argv, __doc__)
+    models = parse_models(args.models)
+    baseline = args.baseline or next(iter(models))
+    if baseline not in models:
+        raise ConfigError(f"baseline '{baseline}' is not one of the models ({', '.join(models)}).")
+
+    # Grouped: the DialogSum test split has three human summaries per dialogue (multi-reference ROUGE).
+    examples = load_dialogues(args.dataset_name, args.split, limit=args.max_samples, group_references=True)
+    settings = GenerationSettings(max_new_tokens=args.max_new_tokens, num_beams=args.num_beams)
+    evaluations = {}
+    for name, source in models.items():
+        # Not cached: one model in memory at a time, and each loaded the way the apps load it.
+        loaded = load_model(source, base_model=args.base_model, device=args.device, use_cache=False)
+        with tqdm(total=len(examples), desc=name) as bar:
+            evaluations[name] = evaluate_model(
+                loaded,
+                examples,
+                name=name,
+                settings=settings,
+                batch_size=args.batch_size,
+                max_input_tokens=args.max_input_tokens,
+                progress=lambda done, _total: bar.update(done - bar.n),
+            )
+        del loaded
+
+    write_evaluation(args.output_dir, examples, evaluations, args.dataset_name, args.split, settings, baseline)
+    print(f"\nROUGE on {len(examples)} dialogues of {args.dataset_name} [{args.split}], first reference (%):")
+    print(results_table(evaluations, baseline))
+    if any(e.multi for e in evaluations.values()):
+        print("\nBest of all references (multi-reference ROUGE, %):")
+        print(results_table(evaluations, baseline, multi=True))
+    print(f"\nWrote {Path(args.output_dir) / 'predictions.csv'}, results.json and rouge.png")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except LlmftError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -93,17 +93,9 @@ def local_hub(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
 @pytest.fixture()
 def subprocess_env(tmp_path: Path) -> dict[str, str]:
     """Environment for child processes: the network guard, offline defaults, the repo importable."""
-    env = dict(os.environ)
-    support = REPO_ROOT / "tests" / "support"
-    env.update(
-        LLMFT_NETGUARD="1",
-        LLMFT_NETGUARD_PATH=str(support),
-        PYTHONPATH=os.pathsep.join([str(support / "netguard_site"), str(REPO_ROOT), env.get("PYTHONPATH", "")]),
-        PYTHONUNBUFFERED="1",
-        HF_HUB_OFFLINE="1",
-    )
-    env.pop("HF_TOKEN", None)
-    return env
+    from tests.support.apps import guarded_env  # one definition, shared with module-scoped app fixtures
+
+    return guarded_env()
 
 
 @pytest.fixture(scope="session")

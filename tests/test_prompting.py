@@ -1,0 +1,292 @@
+"""`llmft.prompting` (the Prompting Space's logic) and `llmft.app_utils`, without Gradio's server."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from llmft.app_utils import AppSettings, gradio_errors, grouped_bar_chart, redact, user_message
+from llmft.data import DialogueExample
+from llmft.errors import DataError, ModelLoadError, PromptError, SettingsError
+from llmft.metrics import score_one
+from llmft.models import load_model
+from llmft.prompting import (
+    MAX_DIALOGUE_CHARS,
+    ColumnConfig,
+    PromptingLab,
+    check_dialogue,
+    column_configs,
+    evaluate_columns,
+    generation_settings,
+    parse_references,
+    run_column,
+)
+from llmft.prompts import INSTRUCTION, SimilarityIndex
+from llmft.tiny import synthetic_dialogues
+
+ROWS = synthetic_dialogues(8)
+FAST = generation_settings(max_new_tokens=6)
+
+
+def _jsonl(path: Path, rows: list[DialogueExample]) -> Path:
+    records = [{"id": r.id, "dialogue": r.dialogue, "summary": r.summary, "topic": r.topic} for r in rows]
+    path.write_text("".join(json.dumps(record) + "\n" for record in records), encoding="utf-8")
+    return path
+
+
+def _lab(dataset: str | Path, tiny_models, **settings) -> PromptingLab:
+    settings = AppSettings(base_model=str(tiny_models.base), dataset=str(dataset), **settings)
+    return PromptingLab(settings, retry_after_s=0)
+
+
+# --- inputs ----------------------------------------------------------------------------------------
+
+
+def test_column_configs_are_labelled_and_checked():
+    configs = column_configs((0, "first", 0), (2.0, "random", 3), (5, "similar", 0))
+    assert [c.label for c in configs] == ["A · 0-shot", "B · 2-shot random (seed 3)", "C · 5-shot most similar"]
+    assert configs[1].shots == 2 and isinstance(configs[1].shots, int)
+    with pytest.raises(PromptError, match="Column B: the number of shots must be a whole number from 0 to 5, not 6"):
+        column_configs((0, "first", 0), (6, "first", 0))
+    with pytest.raises(PromptError, match="Column A: the number of shots .* not 1.5"):
+        column_configs((1.5, "first", 0))
+    with pytest.raises(PromptError, match="Column A: unknown shot picker 'best'"):
+        column_configs((1, "best", 0))
+
+
+def test_generation_settings_from_the_controls():
+    assert generation_settings("greedy", max_new_tokens=50).generate_kwargs() == {
+        "max_new_tokens": 50, "num_beams": 1, "do_sample": False,
+    }
+    assert generation_settings("beam", num_beams=4).num_beams == 4
+    sample = generation_settings("sample", temperature=0.5, top_p=0.8, seed=7)
+    assert sample.do_sample and sample.temperature == 0.5 and sample.top_p == 0.8 and sample.seed == 7
+    for kwargs, message in [
+        ({"decoding": "creative"}, "Unknown decoding 'creative'"),
+        ({"decoding": "beam", "num_beams": 1}, "Beam search needs 2 to 8 beams"),
+        ({"decoding": "sample", "temperature": 0}, "Temperature must be above 0"),
+        ({"decoding": "sample", "top_p": 1.5}, "Top-p must be above 0 and at most 1"),
+        ({"max_new_tokens": 0}, "Max new tokens must be from 1 to 512"),
+    ]:
+        with pytest.raises(SettingsError, match=message):
+            generation_settings(**kwargs)
+
+
+def test_references_and_dialogue_checks():
+    assert parse_references("  first one \n\n second\n") == ["first one", "second"]
+    assert parse_references("") == [] and parse_references(None) == [] and parse_references(["a", " "]) == ["a"]
+    assert check_dialogue("  #Person1#: Hi.  ") == "#Person1#: Hi."
+    with pytest.raises(PromptError, match="dialogue is empty"):
+        check_dialogue(" \n ")
+    with pytest.raises(PromptError, match=f"takes at most {MAX_DIALOGUE_CHARS:,}"):
+        check_dialogue("x" * (MAX_DIALOGUE_CHARS + 1))
+
+
+# --- one column, an evaluation ---------------------------------------------------------------------
+
+
+def test_run_column_builds_the_asked_prompt_and_scores_it(tiny_models):
+    loaded = load_model(str(tiny_models.base))
+    target = ROWS[0]
+    result = run_column(loaded, target.dialogue, target.summaries, ROWS, ColumnConfig(2, "first", name="B"), FAST)
+    assert result.shot_ids == ["synthetic_1", "synthetic_2"] and result.prompt.count(INSTRUCTION) == 3
+    assert result.prompt_tokens <= 512 and result.fit_report.startswith("fits:")
+    assert result.rouge == score_one(result.summary, target.summaries)
+    assert result.label == "B · 2-shot first-k" and "**B · 2-shot first-k**" in result.markdown
+    no_ref = run_column(loaded, target.dialogue, [], ROWS, ColumnConfig(0), FAST)
+    assert no_ref.rouge is None and "no reference" in no_ref.markdown
+
+
+def test_evaluation_reports_progress_and_writes_every_prompt(tiny_models, tmp_path):
+    loaded = load_model(str(tiny_models.base))
+    configs = column_configs((0, "first", 0), (1, "random", 2))
+    calls: list[tuple[int, int, str]] = []
+    evaluation = evaluate_columns(
+        loaded, ROWS[:3], ROWS, configs, FAST, batch_size=2, progress=lambda d, t, s: calls.append((d, t, s))
+    )
+    assert calls[-1] == (6, 6, "done")
+    done = [d for d, _, _ in calls]
+    assert done == sorted(done) and {t for _, t, _ in calls} == {6}
+    assert [s.label for s in evaluation.summaries] == ["A · 0-shot", "B · 1-shot random (seed 2)"]
+    path = evaluation.write_csv(tmp_path / "out" / "eval.csv")
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 6 and rows[0]["prompt"].startswith(INSTRUCTION)
+    assert all(r["example_id"] not in r["shot_ids"].split() for r in rows)
+    assert evaluation.table()[0][:2] == ["A · 0-shot", 3]
+    assert len(evaluation.chart().axes[0].patches) == 2 * 4  # two columns x four ROUGE types
+
+    unreferenced = [DialogueExample("x", "#Person1#: Hi.", [])]
+    with pytest.raises(DataError, match="needs reference summaries.*: x"):
+        evaluate_columns(loaded, unreferenced, ROWS, configs, FAST)
+
+
+# --- the lab: dataset sources, shot pool, models ------------------------------------------------------
+
+
+def test_the_shot_pool_is_the_train_split_when_there_is_one(tiny_models, tmp_path):
+    folder = tmp_path / "dialogsum"
+    folder.mkdir()
+    _jsonl(folder / "train.jsonl", ROWS[4:])
+    _jsonl(folder / "test.jsonl", ROWS[:4])
+    lab = _lab(folder, tiny_models, shot_pool_size=3)
+    pool = lab.shot_pool()
+    assert [e.id for e in pool.examples] == ["synthetic_4", "synthetic_5", "synthetic_6"]
+    assert "train split, first 3" in pool.description
+    result = lab.compare(ROWS[0].dialogue, ROWS[0].summary, column_configs((0, "first", 0), (2, "first", 0)), FAST)
+    assert result.columns[1].shot_ids == ["synthetic_4", "synthetic_5"]
+    assert [e.id for e in lab.test_examples()] == [r.id for r in ROWS[:4]]
+
+
+def test_without_a_train_split_the_pool_is_the_test_split_minus_the_dialogue(tiny_models, tmp_path):
+    folder = tmp_path / "only-test"
+    folder.mkdir()
+    _jsonl(folder / "test.jsonl", ROWS[:4])
+    lab = _lab(folder, tiny_models)
+    result = lab.compare(ROWS[1].dialogue, "", column_configs((2, "first", 0)), FAST)
+    assert result.columns[0].shot_ids == ["synthetic_0", "synthetic_2"]
+    assert "test split minus the dialogue" in result.shot_pool
+    with pytest.raises(PromptError, match="Asked for 4 shots but only 3"):
+        lab.compare(ROWS[0].dialogue, "", column_configs((4, "first", 0)), FAST)
+
+    single = _lab(_jsonl(tmp_path / "rows.jsonl", ROWS[:4]), tiny_models)
+    assert "other dialogues of rows.jsonl" in single.shot_pool().description
+
+
+def test_examples_by_id_topic_and_at_random(tiny_models, tmp_path):
+    lab = _lab(_jsonl(tmp_path / "rows.jsonl", ROWS), tiny_models)
+    assert lab.example("synthetic_3").id == "synthetic_3"
+    topic = ROWS[2].topic
+    same_topic = [r.id for r in ROWS if r.topic == topic]
+    assert lab.example(topic=topic).id == same_topic[0]
+    assert lab.example(topic=topic, pick_random=True, seed=1).id in same_topic
+    assert lab.example(pick_random=True, seed=1).id == lab.example(pick_random=True, seed=1).id
+    assert (f"synthetic_0 · {ROWS[0].topic}", "synthetic_0") in lab.example_choices()
+    assert {value for _, value in lab.example_choices(topic)} == set(same_topic)
+    assert lab.topics() == sorted({r.topic for r in ROWS})
+    with pytest.raises(DataError, match="No test dialogue with id 'nope'.*ids look like 'synthetic_0'"):
+        lab.example("nope")
+    with pytest.raises(DataError, match="No test dialogue has the topic 'moon'"):
+        lab.example(topic="moon")
+    with pytest.raises(DataError, match="Choose a dialogue"):
+        lab.example()
+
+
+def test_a_missing_dataset_still_lets_zero_shot_prompts_run(tiny_models, tmp_path):
+    lab = _lab(tmp_path / "nowhere.jsonl", tiny_models)
+    with pytest.raises(DataError, match="no such file"):
+        lab.test_examples()
+    result = lab.compare(ROWS[0].dialogue, "", column_configs((0, "first", 0)), FAST)
+    assert result.columns[0].summary and result.shot_pool.startswith("not needed")
+    with pytest.raises(DataError, match="Columns with shots need examples from the dataset"):
+        lab.compare(ROWS[0].dialogue, "", column_configs((0, "first", 0), (1, "first", 0)), FAST)
+
+
+def test_failed_dataset_loads_are_remembered_for_a_while(tiny_models, tmp_path):
+    source = tmp_path / "later.jsonl"
+    lab = PromptingLab(AppSettings(base_model=str(tiny_models.base), dataset=str(source)), retry_after_s=3600)
+    with pytest.raises(DataError):
+        lab.test_examples()
+    _jsonl(source, ROWS)
+    with pytest.raises(DataError):  # still the remembered failure
+        lab.test_examples()
+    lab.retry_after_s = 0
+    assert len(lab.test_examples()) == len(ROWS)
+
+
+def test_models_in_memory_are_bounded(tiny_models, tmp_path, monkeypatch):
+    import llmft.prompting as prompting
+
+    cleared = []
+    monkeypatch.setattr(prompting, "clear_model_cache", lambda: cleared.append(True))
+    lab = _lab(tmp_path / "none", tiny_models, max_models=1)
+    assert lab.model("").source == str(tiny_models.base)  # empty: the default model
+    assert lab.model(str(tiny_models.base)) is lab.model(None)
+    assert not cleared
+    assert lab.model(str(tiny_models.lora)).kind == "adapter"
+    assert cleared == [True]
+    with pytest.raises(ModelLoadError, match="no such local folder"):
+        lab.model(str(tmp_path / "no-model"))
+
+
+def test_evaluate_checks_n_and_uses_the_first_dialogues(tiny_models, tmp_path):
+    lab = _lab(_jsonl(tmp_path / "rows.jsonl", ROWS), tiny_models, max_eval_dialogues=5)
+    with pytest.raises(SettingsError, match="from 1 to 5, not 6"):
+        lab.evaluate(6, column_configs((0, "first", 0)), FAST)
+    result = lab.evaluate(2, column_configs((0, "first", 0), (1, "similar", 0)), FAST)
+    assert [r["example_id"] for r in result.rows[:2]] == ["synthetic_0", "synthetic_1"]
+    assert result.to_dict()["dataset"].endswith("first 2") and len(result.rows) == 4
+
+
+def test_similar_column_uses_the_labs_embedder(tiny_models, tmp_path):
+    """A stand-in encoder makes the nearest example known: the shot is the one whose vector is closest."""
+    import torch
+
+    target = ROWS[0].dialogue
+    near = ROWS[5].dialogue
+
+    def encode(texts: list[str]) -> torch.Tensor:
+        return torch.tensor([[1.0, 0.0] if t in (target, near) else [0.0, 1.0] for t in texts])
+
+    lab = PromptingLab(
+        AppSettings(base_model=str(tiny_models.base), dataset=str(_jsonl(tmp_path / "rows.jsonl", ROWS))),
+        embedder=SimilarityIndex(encode=encode),
+    )
+    result = lab.compare(target, "", column_configs((1, "similar", 0)), FAST)
+    assert result.columns[0].shot_ids == ["synthetic_5"]
+
+
+# --- app_utils ---------------------------------------------------------------------------------------
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    for name in ("LLMFT_BASE_MODEL", "LLMFT_MODELS", "LLMFT_DATASET", "LLMFT_CONCURRENCY", "LLMFT_SHOT_POOL"):
+        monkeypatch.delenv(name, raising=False)
+    assert AppSettings.from_env() == AppSettings()
+    assert AppSettings().base_model == "google/flan-t5-base" and AppSettings().dataset == "knkarthick/dialogsum"
+    monkeypatch.setenv("LLMFT_BASE_MODEL", "me/tuned")
+    monkeypatch.setenv("LLMFT_MODELS", " me/lora , google/flan-t5-base,me/tuned")
+    monkeypatch.setenv("LLMFT_CONCURRENCY", "3")
+    settings = AppSettings.from_env()
+    assert settings.model_choices == ["me/tuned", "me/lora", "google/flan-t5-base"] and settings.concurrency == 3
+    monkeypatch.setenv("LLMFT_CONCURRENCY", "many")
+    with pytest.raises(SettingsError, match="LLMFT_CONCURRENCY='many' is not a whole number"):
+        AppSettings.from_env()
+    monkeypatch.setenv("LLMFT_CONCURRENCY", "0")
+    with pytest.raises(SettingsError, match="at least 1"):
+        AppSettings.from_env()
+
+
+def test_errors_become_gradio_errors_without_secrets(monkeypatch):
+    import gradio as gr
+
+    monkeypatch.setenv("HF_TOKEN", "hf_secretvalue123456")
+    assert redact("token hf_secretvalue123456 and hf_AbCdEf0123456789xyz") == "token *** and ***"
+
+    @gradio_errors
+    def fails(kind: str, progress: int = 0) -> None:
+        """Docstring kept."""
+        if kind == "ours":
+            raise ModelLoadError("Model 'x' is gated: set HF_TOKEN (now hf_secretvalue123456).")
+        raise KeyError("hf_secretvalue123456")
+
+    with pytest.raises(gr.Error) as ours:
+        fails("ours")
+    assert ours.value.message == "Model 'x' is gated: set HF_TOKEN (now ***)."
+    with pytest.raises(gr.Error) as other:
+        fails("bug")
+    assert other.value.message.startswith("Unexpected error (KeyError: '***')")
+    assert "secretvalue" not in user_message(KeyError("hf_secretvalue123456"))
+    import inspect
+
+    assert list(inspect.signature(fails).parameters) == ["kind", "progress"] and fails.__doc__ == "Docstring kept."
+
+
+def test_grouped_bar_chart_has_a_bar_per_group_and_metric():
+    figure = grouped_bar_chart({"A": {"r1": 10.0, "r2": 5.0}, "B": {"r1": 20.0, "r2": 7.5}}, title="t", ylabel="%")
+    axes = figure.axes[0]
+    assert len(axes.patches) == 4 and [t.get_text() for t in axes.get_xticklabels()] == ["r1", "r2"]
+    assert sorted(p.get_height() for p in axes.patches) == [5.0, 7.5, 10.0, 20.0]

@@ -1,0 +1,309 @@
+"""The Prompting Space end to end: `spaces/prompting/app.py` on 127.0.0.1 with a tiny model, called with
+`gradio_client` (every named endpoint) and once through headless Chromium.
+
+The app is started once for the module (startup is most of the cost); every test uses it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from llmft.data import DialogueExample
+from llmft.metrics import mean_scores, score_one
+from llmft.prompts import INSTRUCTION, pick_shots
+from llmft.tiny import synthetic_dialogues
+from tests.support.apps import (
+    RunningApp,
+    chromium_available,
+    guarded_env,
+    keep_browser_local,
+    launch_app,
+    launch_chromium,
+    log_on_failure,
+    wait_until_ready,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP = REPO_ROOT / "spaces" / "prompting" / "app.py"
+FAST = {"max_new_tokens": 8}  # tiny random model: a few tokens say as much as many
+
+# Five test dialogues: three on distinct subjects (for the similarity picker) and two synthetic ones.
+# The file has no train split, so shots come from the other rows of the same file.
+ROWS = [
+    DialogueExample(
+        "weather", "#Person1#: Will it rain tomorrow?\n#Person2#: Yes, take an umbrella.",
+        ["It will rain tomorrow."], "weather",
+    ),
+    DialogueExample(
+        "bank", "#Person1#: I want to open a savings account.\n#Person2#: Fill in this form.",
+        ["Person1 opens a savings account.", "Person2 gives Person1 a form for a savings account."], "banking",
+    ),
+    DialogueExample(
+        "food", "#Person1#: The pasta here is great.\n#Person2#: Let us order dessert too.",
+        ["They like the pasta and order dessert."], "restaurant",
+    ),
+    *synthetic_dialogues(2),
+]
+QUERY = "#Person1#: How much interest does a deposit account pay?\n#Person2#: Two percent a year."
+
+
+def _write_jsonl(path: Path, rows: list[DialogueExample]) -> Path:
+    with path.open("w", encoding="utf-8") as handle:
+        for row in rows:
+            record = {"id": row.id, "dialogue": row.dialogue, "topic": row.topic}
+            record.update({f"summary{i}": s for i, s in enumerate(row.summaries, start=1)})
+            handle.write(json.dumps(record) + "\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def servers(tiny_models, tmp_path_factory):
+    """Two apps, started side by side (startup is most of this module's time):
+
+    - `app`: a tiny model and a five-dialogue file;
+    - `offline_app`: the real defaults (flan-t5-base, knkarthick/dialogsum), an empty cache, no network.
+    """
+    root = tmp_path_factory.mktemp("prompting-app")
+    env = guarded_env()
+    env.update(
+        LLMFT_BASE_MODEL=str(tiny_models.base),
+        LLMFT_MODELS=str(tiny_models.lora),
+        LLMFT_DATASET=str(_write_jsonl(root / "dialogues.jsonl", ROWS)),
+        LLMFT_MAX_EVAL="10",
+        HF_HOME=str(root / "hf"),
+    )
+    offline_env = guarded_env()
+    for name in ("LLMFT_BASE_MODEL", "LLMFT_MODELS", "LLMFT_DATASET"):
+        offline_env.pop(name, None)
+    offline_env["HF_HOME"] = str(root / "empty-hf")
+    launched = {
+        "app": launch_app(APP, env, log_path=root / "app" / "app.log"),
+        "offline_app": launch_app(APP, offline_env, log_path=root / "offline" / "app.log"),
+    }
+    try:
+        yield {name: wait_until_ready(running, timeout=150) for name, running in launched.items()}
+    finally:
+        for running in launched.values():
+            running.stop()
+
+
+@pytest.fixture(scope="module")
+def app(servers) -> RunningApp:
+    return servers["app"]
+
+
+@pytest.fixture(scope="module")
+def offline_app(servers) -> RunningApp:
+    return servers["offline_app"]
+
+
+@pytest.fixture(scope="module")
+def client(app) -> Client:
+    return Client(app.url, verbose=False)
+
+
+@pytest.fixture(autouse=True)
+def _app_log_on_failure(request, servers):
+    yield from log_on_failure(request, *servers.values())
+
+
+def _compare(client: Client, **kwargs):
+    result = client.predict(api_name="/compare", **{**FAST, **kwargs})
+    return result[0], result
+
+
+def _shot_count(prompt: str) -> int:
+    return prompt.count(INSTRUCTION) - 1
+
+
+def test_named_endpoints_are_documented(client):
+    api = client.view_api(print_info=False, return_format="dict")
+    assert {"/compare", "/evaluate", "/load_example", "/random_example"} <= set(api["named_endpoints"])
+    compare_params = [p["parameter_name"] for p in api["named_endpoints"]["/compare"]["parameters"]]
+    assert compare_params[:4] == ["dialogue", "reference", "model", "a_shots"]
+
+
+def test_compare_shots_match_what_was_asked_and_rouge_uses_the_reference(client):
+    weather = ROWS[0]
+    references = ["It will rain tomorrow.", "Take an umbrella."]
+    result, outputs = _compare(
+        client,
+        dialogue=weather.dialogue,
+        reference="\n".join(references),
+        a_shots=0,
+        b_shots=1, b_strategy="first",
+        c_shots=3, c_strategy="random", c_seed=5,
+    )
+    others = ROWS[1:]  # the dialogue itself is never its own example
+    expected = [[], [others[0].id], [s.id for s in pick_shots(ROWS, 3, "random", dialogue=weather.dialogue, seed=5)]]
+    columns = result["columns"]
+    assert [c["shot_ids"] for c in columns] == expected
+    by_id = {row.id: row for row in ROWS}
+    for column, ids, prompt_box in zip(columns, expected, (outputs[5], outputs[8], outputs[11]), strict=True):
+        assert column["prompt"] == prompt_box and _shot_count(column["prompt"]) == len(ids)
+        assert column["prompt"].endswith(f"{weather.dialogue}\n\nSummary:")
+        for shot_id in ids:  # each shot appears whole: its dialogue and its reference summary
+            assert f"{by_id[shot_id].dialogue}\n\nSummary: {by_id[shot_id].summary}" in column["prompt"]
+        assert column["prompt_tokens"] <= 512 and "nothing dropped" in column["fit_report"]
+        assert column["summary"] and column["seconds"] > 0
+        # ROUGE is against the references given (best of the two), not the dataset's.
+        assert column["rouge"] == pytest.approx(score_one(column["summary"], references))
+    assert result["references"] == references
+    assert [c["label"] for c in columns] == ["A · 0-shot", "B · 1-shot first-k", "C · 3-shot random (seed 5)"]
+    table = outputs[1]
+    assert [row[0] for row in table["data"]] == [c["label"] for c in columns]
+    assert outputs[2] is not None  # the chart
+    assert outputs[3] == columns[0]["summary"] and "tokens" in outputs[4]
+
+
+def test_compare_without_a_reference_has_no_rouge(client):
+    result, outputs = _compare(client, dialogue=QUERY, reference="", b_shots=0, c_shots=0)
+    assert all(c["rouge"] is None for c in result["columns"])
+    assert "no reference" in outputs[4]
+
+
+def test_similar_picker_through_the_endpoint_uses_embedding_neighbours(client):
+    """The packaged all-MiniLM-L6-v2, offline, in the app: shots are the dialogues nearest by cosine similarity."""
+    from sentence_transformers import SentenceTransformer
+
+    from llmft.prompts import default_embedding_model
+
+    model = SentenceTransformer(default_embedding_model(), device="cpu")
+    vectors = model.encode([QUERY, *(r.dialogue for r in ROWS)], normalize_embeddings=True)
+    similarity = vectors[1:] @ vectors[0]
+    nearest = [ROWS[i].id for i in similarity.argsort()[::-1][:2]]
+
+    result, outputs = _compare(
+        client, dialogue=QUERY, reference="", a_shots=2, a_strategy="similar", b_shots=0, c_shots=0
+    )
+    assert result["columns"][0]["shot_ids"] == nearest
+    assert nearest[0] == "bank"  # a question about a deposit account is nearest to opening a savings account
+    assert outputs[5].startswith(f"{INSTRUCTION}\n\n{ROWS[1].dialogue}")
+
+
+def test_examples_by_id_topic_and_at_random(client):
+    bank = ROWS[1]
+    assert client.predict(example_id="bank", topic="", api_name="/load_example") == (
+        "bank", bank.dialogue, "\n".join(bank.summaries)
+    )
+    assert client.predict(example_id="", topic="restaurant", api_name="/load_example")[0] == "food"
+    assert client.predict(topic="banking", api_name="/random_example")[0] == "bank"
+    seen = {client.predict(topic="", api_name="/random_example")[0] for _ in range(4)}
+    assert seen <= {row.id for row in ROWS}
+    with pytest.raises(AppError, match="No test dialogue with id 'nope'"):
+        client.predict(example_id="nope", topic="", api_name="/load_example")
+
+
+def test_a_dialogue_longer_than_the_model_takes_is_cut_and_said_so(client):
+    long_dialogue = "\n".join(row.dialogue for row in synthetic_dialogues(40))
+    result, _ = _compare(client, dialogue=long_dialogue, reference="", a_shots=0, b_shots=2, c_shots=0)
+    zero, two = result["columns"][0], result["columns"][1]
+    assert zero["dialogue_tokens_cut"] > 0 and zero["prompt_tokens"] <= 512
+    assert zero["prompt"].endswith("\n\nSummary:") and "cut the last" in zero["fit_report"]
+    assert two["dropped_shot_ids"] and two["shot_ids"] == []  # shots go first, then the dialogue is cut
+    assert any("longer than the model reads" in w for w in result["warnings"])
+
+
+def test_bad_input_gives_clear_messages_and_the_app_keeps_serving(client, tiny_models, tmp_path):
+    with pytest.raises(AppError, match="The dialogue is empty"):
+        _compare(client, dialogue="   ", reference="")
+    # Five rows in the file: the dialogue's own row leaves four to pick from.
+    with pytest.raises(AppError, match="Asked for 5 shots but only 4 example"):
+        _compare(client, dialogue=ROWS[0].dialogue, reference="", c_shots=5, c_strategy="first")
+    with pytest.raises(AppError, match="greater than maximum value 5"):  # Gradio's own bound on the slider
+        _compare(client, dialogue=QUERY, reference="", a_shots=6)
+    with pytest.raises(AppError, match="Model 'nobody/no-such-model' is not in the local cache"):
+        _compare(client, dialogue=QUERY, reference="", model="nobody/no-such-model")
+    broken = shutil.copytree(tiny_models.base, tmp_path / "broken-model")
+    (broken / "model.safetensors").unlink()  # a config with no weights
+    with pytest.raises(AppError, match="Could not load model"):
+        _compare(client, dialogue=QUERY, reference="", model=str(broken))
+    with pytest.raises(AppError, match="'creative'.* not in the list of choices"):  # Gradio checks radio values
+        _compare(client, dialogue=QUERY, reference="", decoding="creative")
+
+    result, _ = _compare(client, dialogue=QUERY, reference="", b_shots=0, c_shots=0)  # still serving
+    assert len(result["columns"]) == 3
+
+
+def test_a_lora_adapter_and_beam_search(client, tiny_models):
+    result, _ = _compare(
+        client, dialogue=QUERY, reference="Deposits pay two percent.", model=str(tiny_models.lora),
+        b_shots=0, c_shots=0, decoding="beam", num_beams=2,
+    )
+    assert result["model"] == str(tiny_models.lora) and result["settings"]["num_beams"] == 2
+    assert result["columns"][0]["summary"]
+
+
+def test_evaluate_scores_every_strategy_and_writes_every_prompt(client):
+    summary, table, chart, csv_path = client.predict(
+        n_dialogues=3, a_shots=0, b_shots=1, b_strategy="first", c_shots=2, c_strategy="random", c_seed=1,
+        api_name="/evaluate", **FAST,
+    )
+    labels = ["A · 0-shot", "B · 1-shot first-k", "C · 2-shot random (seed 1)"]
+    assert [s["label"] for s in summary["strategies"]] == labels and [r[0] for r in table["data"]] == labels
+    assert chart is not None
+    with open(csv_path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 3 * 3
+    references = {row.id: row.summaries for row in ROWS}
+    for row in rows:
+        shots = row["shot_ids"].split()
+        assert len(shots) == int(row["shots_requested"]) == _shot_count(row["prompt"])
+        assert row["example_id"] not in shots
+        assert row["references"].split("\n") == references[row["example_id"]]
+        expected = score_one(row["prediction"], references[row["example_id"]])
+        assert float(row["rouge1"]) == pytest.approx(expected["rouge1"], abs=1e-6)
+    assert [r["example_id"] for r in rows[:3]] == ["weather", "bank", "food"]  # the first N, in file order
+    for strategy, label in zip(summary["strategies"], labels, strict=True):
+        per_row = [{k: float(r[k]) for k in strategy["rouge"]} for r in rows if r["column"] == label]
+        assert strategy["rouge"] == pytest.approx(mean_scores(per_row), abs=1e-5)
+
+    with pytest.raises(AppError, match="less than minimum value 1"):
+        client.predict(n_dialogues=0, api_name="/evaluate")
+
+
+def test_without_network_the_app_serves_and_says_what_is_missing(offline_app, tiny_models):
+    client = Client(offline_app.url, verbose=False)
+    zero_shot = {"a_shots": 0, "b_shots": 0, "c_shots": 0, **FAST}
+    with pytest.raises(AppError, match="Model 'google/flan-t5-base' is not in the local cache"):
+        client.predict(dialogue=QUERY, reference="", api_name="/compare", **zero_shot)
+    with pytest.raises(AppError, match="Could not load dataset 'knkarthick/dialogsum'"):
+        client.predict(example_id="test_0", topic="", api_name="/load_example")
+    # Pasting a dialogue still works with a model that is at hand; shots need the dataset, and say so.
+    result = client.predict(dialogue=QUERY, reference="", model=str(tiny_models.base), api_name="/compare", **zero_shot)
+    assert result[0]["columns"][0]["summary"]
+    with pytest.raises(AppError, match="Columns with shots need examples from the dataset"):
+        client.predict(dialogue=QUERY, model=str(tiny_models.base), b_shots=1, api_name="/compare", **FAST)
+    assert "tried to reach" not in offline_app.log()  # nothing tried the network (the guard would say so)
+
+
+def test_the_page_compares_in_a_browser(app):
+    if not chromium_available():
+        pytest.skip("Debian's chromium is not at /usr/bin/chromium (apt-get install chromium); browser test skipped")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            blocked = keep_browser_local(page)
+            page.goto(app.url)
+            expect(page.get_by_text("5 test dialogues from")).to_be_visible(timeout=30_000)
+            page.get_by_label("Dialogue", exact=True).fill(ROWS[1].dialogue)
+            page.get_by_label("Reference summary (one per line)").fill(ROWS[1].summary)
+            page.get_by_role("button", name="Compare", exact=True).click()
+            summary_a = page.get_by_label("A: summary")
+            expect(summary_a).not_to_have_value("", timeout=60_000)
+            expect(page.get_by_text("C · 2-shot most similar").first).to_be_visible()
+            expect(page.get_by_text("ROUGE-1").first).to_be_visible()
+            assert page.get_by_label("B: summary").input_value()
+            assert blocked == []  # the page needs nothing from outside (fonts, scripts are served by the app)
+        finally:
+            browser.close()

@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export HF_HUB_DISABLE_TELEMETRY=1 GRADIO_ANALYTICS_ENABLED=False
-.venv/bin/ruff check llmft training spaces tests bench
+.venv/bin/ruff check .
 .venv/bin/python -m pytest -q --timeout=600 "$@"

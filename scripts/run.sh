@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Set up .venv (scripts/setup.sh) and start the apps on http://127.0.0.1:7860 (prompting).
+# With the Hub reachable they use google/flan-t5-base and knkarthick/dialogsum. Without it (or with
+# HF_HUB_OFFLINE=1) they use the embedded local default: a tiny T5 fine-tuned here on synthetic
+# dialogues in about a minute (python -m llmft.demo). Set LLMFT_BASE_MODEL / LLMFT_DATASET to choose.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LLMFT_SKIP_APT=1 bash scripts/setup.sh   # the apps need no browser
+export GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1
+
+if [[ -z "${LLMFT_BASE_MODEL:-}" ]] && ! .venv/bin/python -m llmft.demo check-hub; then
+  echo "==> the Hub is not reachable: building the embedded local demo model (about a minute, once)"
+  eval "$(.venv/bin/python -m llmft.demo build outputs/demo)"
+  echo "==> model: $LLMFT_BASE_MODEL  data: $LLMFT_DATASET"
+fi
+
+echo "==> prompting Space on http://${GRADIO_SERVER_NAME:-127.0.0.1}:${GRADIO_SERVER_PORT:-7860} (Ctrl-C stops it)"
+exec .venv/bin/python spaces/prompting/app.py

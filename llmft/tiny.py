@@ -107,7 +107,10 @@ def build_tiny_t5(
         with torch.no_grad():
             # Random weights would often pick <pad> or </s> first and say nothing; zero logits for the
             # special tokens make an untrained model emit words, so tests can compare real outputs.
-            model.lm_head.weight[[tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]] = 0.0
+            # The bare word boundary "▁" decodes to nothing, so it is quietened too.
+            quiet = [tokenizer.pad_token_id, tokenizer.eos_token_id, tokenizer.unk_token_id]
+            quiet += [i for i in [tokenizer.convert_tokens_to_ids("▁")] if i not in (None, tokenizer.unk_token_id)]
+            model.lm_head.weight[quiet] = 0.0
     model.generation_config.max_new_tokens = 32
     model.save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)

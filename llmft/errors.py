@@ -4,6 +4,9 @@ Every message is written for the person who has to act on it: it names the file,
 setting at fault. The apps turn these into `gr.Error`; scripts let them end the run with the message.
 """
 
+from collections.abc import Callable
+from typing import NoReturn
+
 
 class LlmftError(Exception):
     """Base class: an error whose message is safe and useful to show to a user."""
@@ -39,3 +42,14 @@ class ConfigError(LlmftError, ValueError):
 
 class OutputDirError(ConfigError):
     """The output directory holds another run (or foreign files) and overwriting was not asked for."""
+
+
+def run_cli(main: Callable[[], int | None]) -> NoReturn:
+    """Run a script's `main()`; an `LlmftError` ends it with its message and exit code 2, not a traceback."""
+    import sys
+
+    try:
+        sys.exit(main())
+    except LlmftError as err:  # a message for the person at the keyboard
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

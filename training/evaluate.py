@@ -14,14 +14,13 @@ One process is enough (generation is batched); `accelerate launch` is not needed
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from llmft.data import DEFAULT_DATASET, load_dialogues
-from llmft.errors import ConfigError, LlmftError
+from llmft.errors import ConfigError, run_cli
 from llmft.evaluation import evaluate_model, results_table, write_evaluation
 from llmft.models import GenerationSettings, load_model
 from llmft.prompts import MAX_SOURCE_TOKENS
@@ -99,8 +98,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LlmftError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main)

@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from llmft.errors import ConfigError, LlmftError
+from llmft.errors import ConfigError, run_cli
 from llmft.hub import model_card, push_folder
 from llmft.models import load_model, resolve_source
 from llmft.recipes import parse_args
@@ -115,8 +114,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LlmftError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main)

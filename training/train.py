@@ -18,7 +18,6 @@ To publish: `--push_to_hub --hub_model_id you/flan-t5-base-dialogsum-lora` (HF_T
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import torch
@@ -29,7 +28,7 @@ from transformers import get_scheduler
 from transformers.utils import logging as hf_logging
 
 from llmft.data import load_dialogues
-from llmft.errors import ConfigError, LlmftError
+from llmft.errors import ConfigError, run_cli
 from llmft.evaluation import evaluate_saved_model
 from llmft.hub import model_card
 from llmft.models import GenerationSettings
@@ -247,8 +246,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except LlmftError as err:  # a message for the person at the keyboard, not a traceback
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_cli(main)

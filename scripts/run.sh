@@ -9,7 +9,7 @@ LLMFT_SKIP_APT=1 bash scripts/setup.sh   # the apps need no browser
 export GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1
 
 if [[ -z "${LLMFT_BASE_MODEL:-}" ]] && ! .venv/bin/python -m llmft.demo check-hub; then
-  echo "==> the Hub is not reachable: building the embedded local demo model (about a minute, once)"
+  echo "==> the Hub is not reachable: building the embedded local demo model (a minute or two, once)"
   eval "$(.venv/bin/python -m llmft.demo build outputs/demo)"
   echo "==> model: $LLMFT_BASE_MODEL  data: $LLMFT_DATASET"
 fi

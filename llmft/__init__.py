@@ -17,7 +17,6 @@ from llmft.errors import (
     ModelLoadError,
     OutputDirError,
     PromptError,
-    SettingsError,
 )
 
 __version__ = "0.1.0"
@@ -31,6 +30,5 @@ __all__ = [
     "ModelLoadError",
     "OutputDirError",
     "PromptError",
-    "SettingsError",
     "__version__",
 ]

@@ -30,12 +30,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from llmft.errors import LlmftError, SettingsError
+from llmft.data import DEFAULT_DATASET
+from llmft.errors import ConfigError, LlmftError
+from llmft.models import DEFAULT_BASE_MODEL
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_MODEL = "google/flan-t5-base"
-DEFAULT_DATASET = "knkarthick/dialogsum"
 SECRET_ENV_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY")
 # Hugging Face and OpenAI token shapes: redacted even when they are not in this process's environment.
 _TOKEN_PATTERN = re.compile(r"\b(hf_[A-Za-z0-9]{8,}|sk-[A-Za-z0-9_-]{16,})\b")
@@ -51,9 +51,9 @@ def _env_int(name: str, default: int, minimum: int = 1) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a whole number.") from None
+        raise ConfigError(f"{name}={raw!r} is not a whole number.") from None
     if value < minimum:
-        raise SettingsError(f"{name}={value} is too small; it must be at least {minimum}.")
+        raise ConfigError(f"{name}={value} is too small; it must be at least {minimum}.")
     return value
 
 

@@ -20,10 +20,6 @@ class PromptError(LlmftError, ValueError):
     """A prompt cannot be built as asked (empty dialogue, too many shots, ...)."""
 
 
-class SettingsError(LlmftError, ValueError):
-    """A setting is out of range or unknown (decoding settings, app configuration)."""
-
-
 class ModelLoadError(LlmftError):
     """A model, checkpoint or adapter cannot be found or loaded."""
 
@@ -37,7 +33,8 @@ class HubError(LlmftError):
 
 
 class ConfigError(LlmftError, ValueError):
-    """A training recipe or command-line setting is unknown or has a bad value, or the run cannot start as asked."""
+    """A setting is unknown or has a bad value (recipe, flag, app control, environment variable), or a run cannot
+    start as asked."""
 
 
 class OutputDirError(ConfigError):

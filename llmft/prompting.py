@@ -28,7 +28,7 @@ from typing import Any
 
 from llmft.app_utils import AppSettings, grouped_bar_chart
 from llmft.data import DialogueExample, load_dialogues
-from llmft.errors import DataError, PromptError, SettingsError
+from llmft.errors import ConfigError, DataError, PromptError
 from llmft.metrics import ROUGE_TYPES, mean_scores, score_one
 from llmft.models import GenerationSettings, LoadedModel, clear_model_cache, generate, load_model
 from llmft.prompts import MAX_SOURCE_TOKENS, SHOT_STRATEGIES, SimilarityIndex, fit_prompt, pick_shots
@@ -122,22 +122,22 @@ def generation_settings(
 ) -> GenerationSettings:
     """`GenerationSettings` from the app's controls: greedy, beam search, or sampling (seeded)."""
     if decoding not in DECODING_CHOICES:
-        raise SettingsError(f"Unknown decoding '{decoding}'; choose one of {', '.join(DECODING_CHOICES)}.")
+        raise ConfigError(f"Unknown decoding '{decoding}'; choose one of {', '.join(DECODING_CHOICES)}.")
     max_new_tokens = int(max_new_tokens)
     if not 1 <= max_new_tokens <= 512:
-        raise SettingsError(f"Max new tokens must be from 1 to 512, not {max_new_tokens}.")
+        raise ConfigError(f"Max new tokens must be from 1 to 512, not {max_new_tokens}.")
     if decoding == "greedy":
         return GenerationSettings(max_new_tokens=max_new_tokens)
     if decoding == "beam":
         beams = int(num_beams)
         if not 2 <= beams <= 8:
-            raise SettingsError(f"Beam search needs 2 to 8 beams, not {beams}.")
+            raise ConfigError(f"Beam search needs 2 to 8 beams, not {beams}.")
         return GenerationSettings(max_new_tokens=max_new_tokens, num_beams=beams)
     temperature, top_p = float(temperature), float(top_p)
     if not 0.0 < temperature <= 2.0:
-        raise SettingsError(f"Temperature must be above 0 and at most 2, not {temperature}.")
+        raise ConfigError(f"Temperature must be above 0 and at most 2, not {temperature}.")
     if not 0.0 < top_p <= 1.0:
-        raise SettingsError(f"Top-p must be above 0 and at most 1, not {top_p}.")
+        raise ConfigError(f"Top-p must be above 0 and at most 1, not {top_p}.")
     return GenerationSettings(
         max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature, top_p=top_p, seed=int(seed)
     )
@@ -675,9 +675,9 @@ class PromptingLab:
         try:
             n = int(n_dialogues)
         except (TypeError, ValueError):
-            raise SettingsError(f"The number of dialogues must be a whole number, not {n_dialogues!r}.") from None
+            raise ConfigError(f"The number of dialogues must be a whole number, not {n_dialogues!r}.") from None
         if not 1 <= n <= limit:
-            raise SettingsError(f"The number of dialogues must be from 1 to {limit}, not {n}.")
+            raise ConfigError(f"The number of dialogues must be from 1 to {limit}, not {n}.")
         configs = [c.checked() for c in configs]
         if not configs:
             raise PromptError("Nothing to evaluate: configure at least one column.")

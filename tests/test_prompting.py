@@ -10,7 +10,7 @@ import pytest
 
 from llmft.app_utils import AppSettings, gradio_errors, grouped_bar_chart, redact, user_message
 from llmft.data import DialogueExample
-from llmft.errors import DataError, ModelLoadError, PromptError, SettingsError
+from llmft.errors import ConfigError, DataError, ModelLoadError, PromptError
 from llmft.metrics import score_one
 from llmft.models import load_model
 from llmft.prompting import (
@@ -71,7 +71,7 @@ def test_generation_settings_from_the_controls():
         ({"decoding": "sample", "top_p": 1.5}, "Top-p must be above 0 and at most 1"),
         ({"max_new_tokens": 0}, "Max new tokens must be from 1 to 512"),
     ]:
-        with pytest.raises(SettingsError, match=message):
+        with pytest.raises(ConfigError, match=message):
             generation_settings(**kwargs)
 
 
@@ -214,7 +214,7 @@ def test_models_in_memory_are_bounded(tiny_models, tmp_path, monkeypatch):
 
 def test_evaluate_checks_n_and_uses_the_first_dialogues(tiny_models, tmp_path):
     lab = _lab(_jsonl(tmp_path / "rows.jsonl", ROWS), tiny_models, max_eval_dialogues=5)
-    with pytest.raises(SettingsError, match="from 1 to 5, not 6"):
+    with pytest.raises(ConfigError, match="from 1 to 5, not 6"):
         lab.evaluate(6, column_configs((0, "first", 0)), FAST)
     result = lab.evaluate(2, column_configs((0, "first", 0), (1, "similar", 0)), FAST)
     assert [r["example_id"] for r in result.rows[:2]] == ["synthetic_0", "synthetic_1"]
@@ -253,10 +253,10 @@ def test_settings_come_from_the_environment(monkeypatch):
     settings = AppSettings.from_env()
     assert settings.model_choices == ["me/tuned", "me/lora", "google/flan-t5-base"] and settings.concurrency == 3
     monkeypatch.setenv("LLMFT_CONCURRENCY", "many")
-    with pytest.raises(SettingsError, match="LLMFT_CONCURRENCY='many' is not a whole number"):
+    with pytest.raises(ConfigError, match="LLMFT_CONCURRENCY='many' is not a whole number"):
         AppSettings.from_env()
     monkeypatch.setenv("LLMFT_CONCURRENCY", "0")
-    with pytest.raises(SettingsError, match="at least 1"):
+    with pytest.raises(ConfigError, match="at least 1"):
         AppSettings.from_env()
 
 

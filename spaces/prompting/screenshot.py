@@ -3,7 +3,7 @@
     # start the app offline with a tiny model and synthetic dialogues, compare, and save the PNG:
     .venv/bin/python spaces/prompting/screenshot.py
     # real DialogSum dialogues from a local copy, and a real model if you have one:
-    .venv/bin/python spaces/prompting/screenshot.py --dataset ../shared/data/dialogsum --example-id test_1
+    .venv/bin/python spaces/prompting/screenshot.py --dataset path/to/dialogsum --example-id test_1
     # or photograph an app that is already running:
     .venv/bin/python spaces/prompting/screenshot.py --url http://127.0.0.1:7860
 

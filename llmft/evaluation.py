@@ -149,7 +149,7 @@ def results_payload(
 
 def write_chart(path: str | Path, evaluations: Mapping[str, ModelEvaluation], title: str = "") -> Path:
     """PNG bar chart: ROUGE (%) per metric, one bar per model. Renders off-screen (no display needed)."""
-    from llmft.app_utils import grouped_bar_chart
+    from llmft.charts import grouped_bar_chart
 
     groups = {
         name: {k: 100 * v for k, v in scores.items()} for name, scores in mean_scores_by_model(evaluations).items()

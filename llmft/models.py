@@ -23,7 +23,7 @@ from llmft.errors import AdapterMismatchError, ModelLoadError
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_MODEL = "google/flan-t5-base"  # the apps let LLMFT_BASE_MODEL override it (llmft.app_utils)
+DEFAULT_BASE_MODEL = "google/flan-t5-base"  # the apps let LLMFT_BASE_MODEL override it (llmft.apps.settings)
 ADAPTER_CONFIG = "adapter_config.json"
 # Only what a PyTorch seq2seq model and its tokenizer need: flan-t5 repos also carry TF/Flax/ONNX copies.
 _IGNORE_PATTERNS = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "onnx/*", "*.tflite", "rust_model*", "*.gguf"]

@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmft.app_utils import AppSettings, grouped_bar_chart
+from llmft.apps.settings import AppSettings
+from llmft.charts import grouped_bar_chart
 from llmft.data import DialogueExample, load_dialogues
 from llmft.errors import ConfigError, DataError, PromptError
 from llmft.metrics import ROUGE_TYPES, mean_scores, score_one

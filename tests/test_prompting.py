@@ -1,4 +1,4 @@
-"""`llmft.prompting` (the Prompting Space's logic) and `llmft.app_utils`, without Gradio's server."""
+"""`llmft.prompting` (the Prompting Space's logic) and `llmft.apps`, without Gradio's server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from llmft.app_utils import AppSettings, gradio_errors, grouped_bar_chart, redact, user_message
+from llmft.apps.errors import gradio_errors, redact, user_message
+from llmft.apps.settings import AppSettings
+from llmft.charts import grouped_bar_chart
 from llmft.data import DialogueExample
 from llmft.errors import ConfigError, DataError, ModelLoadError, PromptError
 from llmft.metrics import score_one
@@ -239,7 +241,7 @@ def test_similar_column_uses_the_labs_embedder(tiny_models, tmp_path):
     assert result.columns[0].shot_ids == ["synthetic_5"]
 
 
-# --- app_utils ---------------------------------------------------------------------------------------
+# --- llmft.apps --------------------------------------------------------------------------------------
 
 
 def test_settings_come_from_the_environment(monkeypatch):

@@ -22,7 +22,8 @@ if (_REPO_ROOT / "llmft" / "__init__.py").is_file() and str(_REPO_ROOT) not in s
 import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from llmft.app_utils import AppSettings, gradio_errors, user_message  # noqa: E402
+from llmft.apps.errors import gradio_errors, user_message  # noqa: E402
+from llmft.apps.settings import AppSettings  # noqa: E402
 from llmft.errors import LlmftError  # noqa: E402
 from llmft.prompting import (  # noqa: E402
     MAX_SHOTS,

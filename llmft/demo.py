@@ -27,17 +27,9 @@ DONE_MARKER = ".demo-complete"
 
 def hub_reachable(model_id: str = DEFAULT_BASE_MODEL, timeout: float = 5.0) -> bool:
     """True when the Hub answers for `model_id` now (never when HF_HUB_OFFLINE=1)."""
-    from llmft.models import hub_offline
+    from llmft.hub.client import hub_reachable as answers
 
-    if hub_offline():
-        return False
-    from huggingface_hub import HfApi
-
-    try:
-        HfApi(endpoint=os.environ.get("HF_ENDPOINT") or None).model_info(model_id, timeout=timeout)
-        return True
-    except Exception:  # noqa: BLE001 - any failure (DNS, refused, 404, timeout) means "use the local demo"
-        return False
+    return answers(model_id, timeout=timeout)
 
 
 def _train(recipe: str, model: Path, data: Path, output_dir: Path) -> None:

@@ -19,6 +19,7 @@ from llmft.prompting import (
     MAX_DIALOGUE_CHARS,
     ColumnConfig,
     PromptingLab,
+    PromptingSettings,
     check_dialogue,
     column_configs,
     evaluate_columns,
@@ -40,7 +41,7 @@ def _jsonl(path: Path, rows: list[DialogueExample]) -> Path:
 
 
 def _lab(dataset: str | Path, tiny_models, **settings) -> PromptingLab:
-    settings = AppSettings(base_model=str(tiny_models.base), dataset=str(dataset), **settings)
+    settings = PromptingSettings(base_model=str(tiny_models.base), dataset=str(dataset), **settings)
     return PromptingLab(settings, retry_after_s=0)
 
 
@@ -200,7 +201,7 @@ def test_failed_dataset_loads_are_remembered_for_a_while(tiny_models, tmp_path):
 
 
 def test_models_in_memory_are_bounded(tiny_models, tmp_path, monkeypatch):
-    import llmft.prompting as prompting
+    import llmft.prompting.lab as prompting
 
     cleared = []
     monkeypatch.setattr(prompting, "clear_model_cache", lambda: cleared.append(True))
@@ -260,6 +261,21 @@ def test_settings_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("LLMFT_CONCURRENCY", "0")
     with pytest.raises(ConfigError, match="at least 1"):
         AppSettings.from_env()
+
+
+def test_the_spaces_own_settings_are_not_in_what_every_space_shares(monkeypatch):
+    monkeypatch.setenv("LLMFT_SHOT_POOL", "7")
+    monkeypatch.setenv("LLMFT_MAX_EVAL", "3")
+    monkeypatch.setenv("LLMFT_DATASET", "some/dataset")
+    settings = PromptingSettings.from_env()
+    assert (settings.shot_pool_size, settings.max_eval_dialogues, settings.dataset) == (7, 3, "some/dataset")
+    assert not hasattr(AppSettings.from_env(), "shot_pool_size") and not hasattr(AppSettings(), "max_eval_dialogues")
+    # A lab given only the shared settings keeps them and takes this Space's defaults for the rest.
+    lab = PromptingLab(AppSettings(dataset="x.jsonl"))
+    assert lab.settings.dataset == "x.jsonl" and lab.settings.shot_pool_size == 500
+    monkeypatch.setenv("LLMFT_MAX_EVAL", "none")
+    with pytest.raises(ConfigError, match="LLMFT_MAX_EVAL='none' is not a whole number"):
+        PromptingSettings.from_env()
 
 
 def test_errors_become_gradio_errors_without_secrets(monkeypatch):

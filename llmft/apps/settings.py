@@ -10,8 +10,6 @@ launcher can set them late):
 | `LLMFT_DATASET` | `knkarthick/dialogsum` | Hub dataset id, local folder, or .jsonl/.json/.csv file |
 | `LLMFT_CONCURRENCY` | `1` | requests that generate at the same time (the rest wait in the queue) |
 | `LLMFT_MAX_QUEUE` | `20` | requests that may wait in the queue; more are refused with "queue full" |
-| `LLMFT_SHOT_POOL` | `500` | examples the shot pickers choose from (the first N of the pool split) |
-| `LLMFT_MAX_EVAL` | `100` | most dialogues one evaluation may run over |
 | `LLMFT_MAX_MODELS` | `2` | distinct models kept in memory before the cache is emptied |
 
 Host and port are Gradio's own `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT`.
@@ -49,9 +47,6 @@ class AppSettings:
     dataset: str = DEFAULT_DATASET
     concurrency: int = 1
     max_queue: int = 20
-    # The first "most similar" request embeds the whole pool: about a minute for 500 dialogues on 2 CPUs.
-    shot_pool_size: int = 500
-    max_eval_dialogues: int = 100
     max_models: int = 2
 
     @classmethod
@@ -63,8 +58,6 @@ class AppSettings:
             dataset=os.environ.get("LLMFT_DATASET", "").strip() or DEFAULT_DATASET,
             concurrency=_env_int("LLMFT_CONCURRENCY", 1),
             max_queue=_env_int("LLMFT_MAX_QUEUE", 20),
-            shot_pool_size=_env_int("LLMFT_SHOT_POOL", 500),
-            max_eval_dialogues=_env_int("LLMFT_MAX_EVAL", 100),
             max_models=_env_int("LLMFT_MAX_MODELS", 2),
         )
 

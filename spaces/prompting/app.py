@@ -23,18 +23,18 @@ import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from llmft.apps.errors import gradio_errors, user_message  # noqa: E402
-from llmft.apps.settings import AppSettings  # noqa: E402
 from llmft.errors import LlmftError  # noqa: E402
 from llmft.prompting import (  # noqa: E402
     MAX_SHOTS,
     Comparison,
     Evaluation,
     PromptingLab,
+    PromptingSettings,
     column_configs,
     generation_settings,
 )
 
-SETTINGS = AppSettings.from_env()
+SETTINGS = PromptingSettings.from_env()
 LAB = PromptingLab(SETTINGS)  # one per process: dataset, shot pool, embedder and models are shared
 COLUMNS = ("A", "B", "C")
 DEFAULT_COLUMNS = {"A": (0, "first", 0), "B": (1, "first", 0), "C": (2, "similar", 0)}

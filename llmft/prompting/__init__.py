@@ -1,0 +1,55 @@
+"""Zero-, one- and few-shot prompting side by side, scored: the logic behind the Prompting Space.
+
+A *column* is one prompting strategy: a number of shots (0 to 5) and a picker (first-k, random with a
+seed, or most similar by sentence-transformers embeddings). One module per concern:
+
+- `controls`: the page's inputs, checked (`ColumnConfig`, `column_configs`, `generation_settings`, ...);
+- `comparison`: one dialogue, several columns (`run_column`, `ColumnResult`, `Comparison`);
+- `sweep`: every column over many dialogues (`evaluate_columns`, `Evaluation`, the CSV);
+- `lab`: a server's shared state and its two jobs (`PromptingLab.compare`, `PromptingLab.evaluate`);
+- `settings`: this Space's own settings (`PromptingSettings`: the shared `AppSettings` plus its own).
+
+Nothing here imports Gradio; `spaces/prompting/app.py` only wires it to the UI.
+"""
+
+from llmft.prompting.comparison import ROUGE_LABELS, ColumnResult, Comparison, run_column
+from llmft.prompting.controls import (
+    COLUMN_NAMES,
+    DECODING_CHOICES,
+    MAX_DIALOGUE_CHARS,
+    MAX_SHOTS,
+    PICKER_NAMES,
+    ColumnConfig,
+    check_dialogue,
+    column_configs,
+    generation_settings,
+    parse_references,
+)
+from llmft.prompting.lab import PromptingLab, ShotPool
+from llmft.prompting.settings import PromptingSettings
+from llmft.prompting.sweep import CSV_FIELDS, Evaluation, ProgressFn, StrategySummary, evaluate_columns
+
+__all__ = [
+    "COLUMN_NAMES",
+    "CSV_FIELDS",
+    "DECODING_CHOICES",
+    "MAX_DIALOGUE_CHARS",
+    "MAX_SHOTS",
+    "PICKER_NAMES",
+    "ROUGE_LABELS",
+    "ColumnConfig",
+    "ColumnResult",
+    "Comparison",
+    "Evaluation",
+    "ProgressFn",
+    "PromptingLab",
+    "PromptingSettings",
+    "ShotPool",
+    "StrategySummary",
+    "check_dialogue",
+    "column_configs",
+    "evaluate_columns",
+    "generation_settings",
+    "parse_references",
+    "run_column",
+]

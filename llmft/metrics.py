@@ -3,7 +3,14 @@
 We call `rouge_score` directly: `evaluate.load("rouge")` downloads its script at run time, and we want
 per-row scores and exact means rather than bootstrap estimates. Scores are F-measures in [0, 1].
 With several references a row scores the best of them, per ROUGE type (`RougeScorer.score_multi`).
-No text is changed before scoring, so every number equals what `rouge_score` gives on the same pair.
+
+ROUGE-1, ROUGE-2 and ROUGE-L score the texts as given. ROUGE-Lsum is the summary-level LCS: it matches
+each reference sentence against every predicted sentence, so it needs sentence boundaries, which
+`rouge_score` takes from newlines. Without them it equals ROUGE-L on every row. So, as transformers'
+summarization examples do (there with `nltk.sent_tokenize`, which downloads its data at run time),
+both texts are split into sentences first, here with `pysbd` (rule-based, pure Python, nothing to
+download; "Mr. Smith" stays one sentence), and the sentences are joined with newlines for Lsum only.
+Every number equals what `rouge_score` gives on the same pair (for Lsum: on the sentence-split pair).
 """
 
 from __future__ import annotations
@@ -12,9 +19,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+import pysbd
 from rouge_score import rouge_scorer
 
 ROUGE_TYPES: tuple[str, ...] = ("rouge1", "rouge2", "rougeL", "rougeLsum")
+SENTENCE_LEVEL = "rougeLsum"  # the one type scored on sentence-split text
+
+
+def split_sentences(text: str) -> list[str]:
+    """The sentences of `text`: each line (a newline is already a boundary) split by pysbd's English rules."""
+    # A Segmenter per call: cheap, and pysbd keeps per-text state on it, so sharing one across threads is unsafe.
+    segmenter = pysbd.Segmenter(language="en", clean=False)
+    sentences = []
+    for line in text.split("\n"):
+        if line.strip():
+            sentences.extend(s.strip() for s in segmenter.segment(line) if s.strip())
+    return sentences
+
+
+def sentence_lines(text: str) -> str:
+    """`text` with one sentence per line: the form `rouge_score` reads sentence boundaries from for Lsum."""
+    return "\n".join(split_sentences(text))
 
 
 @lru_cache(maxsize=4)
@@ -39,13 +64,26 @@ def score_one(
     rouge_types: tuple[str, ...] = ROUGE_TYPES,
     use_stemmer: bool = True,
 ) -> dict[str, float]:
-    """F-measure per ROUGE type for one prediction; best reference per type when there are several."""
-    scorer = get_scorer(tuple(rouge_types), use_stemmer)
+    """F-measure per ROUGE type for one prediction; best reference per type when there are several.
+
+    ROUGE-Lsum is scored on both texts split into sentences (`sentence_lines`); the other types on the texts as given.
+    """
     refs = [references] if isinstance(references, str) else list(references)
     if not refs:
         raise ValueError("score_one needs at least one reference")
+    scores: dict[str, float] = {}
+    plain = tuple(t for t in rouge_types if t != SENTENCE_LEVEL)
+    if plain:
+        scores.update(_best(get_scorer(plain, use_stemmer), refs, prediction))
+    if SENTENCE_LEVEL in rouge_types:
+        split_refs = [sentence_lines(r) for r in refs]
+        scores.update(_best(get_scorer((SENTENCE_LEVEL,), use_stemmer), split_refs, sentence_lines(prediction)))
+    return {name: scores[name] for name in rouge_types}
+
+
+def _best(scorer: rouge_scorer.RougeScorer, refs: list[str], prediction: str) -> dict[str, float]:
     scores = scorer.score(refs[0], prediction) if len(refs) == 1 else scorer.score_multi(refs, prediction)
-    return {name: scores[name].fmeasure for name in rouge_types}
+    return {name: score.fmeasure for name, score in scores.items()}
 
 
 def score_rouge(

@@ -3,7 +3,7 @@
 `python -m llmft.demo check-hub` exits 0 when the default base model's repo answers on the Hub
 (within a few seconds), 1 otherwise. `python -m llmft.demo build DIR` writes a tiny T5 and synthetic
 DialogSum-shaped dialogues (`llmft.tiny.write_tiny_project`), fine-tunes it fully and with LoRA
-through the real training script (`training/train.py`, the tiny recipes), and prints `export ...`
+through the real training code (`python -m llmft.training`, the tiny recipes), and prints `export ...`
 lines that point the apps at the result. A build that finished is reused.
 
 The tiny model learns the synthetic dialogues' one-sentence summaries in about a minute on a CPU:
@@ -35,9 +35,10 @@ def hub_reachable(model_id: str = DEFAULT_BASE_MODEL, timeout: float = 5.0) -> b
 def _train(recipe: str, model: Path, data: Path, output_dir: Path) -> None:
     command = [
         sys.executable,
-        str(REPO_ROOT / "training" / "train.py"),
+        "-m",
+        "llmft.training",
         "--config",
-        str(REPO_ROOT / "training" / "recipes" / "tiny" / recipe),
+        str(REPO_ROOT / "training" / "recipes" / "tiny" / recipe),  # a recipe file; the code runs from the package
         "--model_name_or_path",
         str(model),
         "--dataset_name",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from llmft.data import DialogueExample
+from llmft.files import write_json_atomic
 from llmft.metrics import ROUGE_TYPES, RougeResult, comparison_rows, format_table, score_rouge
 from llmft.models import GenerationSettings, LoadedModel, generate
 from llmft.prompts import MAX_SOURCE_TOKENS, zero_shot_prompt
@@ -24,6 +26,7 @@ from llmft.prompts import MAX_SOURCE_TOKENS, zero_shot_prompt
 PREDICTIONS_CSV = "predictions.csv"
 RESULTS_JSON = "results.json"
 CHART_PNG = "rouge.png"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -169,8 +172,6 @@ def write_evaluation(
     baseline: str | None = None,
 ) -> dict[str, Any]:
     """Write predictions.csv, results.json and rouge.png into `output_dir`; return the results payload."""
-    from llmft.training import write_json_atomic
-
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     write_predictions_csv(output_dir / PREDICTIONS_CSV, examples, evaluations)
@@ -192,7 +193,7 @@ def evaluate_saved_model(
     device: str | None = None,
     output_dir: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Load `folder` as the apps do, score it on `examples`, write `<folder>/eval/`, print the table."""
+    """Load `folder` as the apps do, score it on `examples`, write `<folder>/eval/`, log the table."""
     from tqdm.auto import tqdm
 
     from llmft.models import load_model
@@ -210,5 +211,5 @@ def evaluate_saved_model(
         )
     evaluations = {name: scored}
     results = write_evaluation(output_dir or Path(folder) / "eval", examples, evaluations, dataset, split, settings)
-    print(results_table(evaluations))
+    logger.info("ROUGE on %d dialogues of %s [%s] (%%):\n%s", len(examples), dataset, split, results_table(evaluations))
     return results

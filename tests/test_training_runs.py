@@ -73,7 +73,7 @@ def test_ddp_on_two_cpu_processes_writes_a_checkpoint_that_loads(project, tmp_pa
         do_test_eval="false",
     )
     result = _run([*launch, TRAIN_PY, *flags], env | {"ACCELERATE_USE_CPU": "true"})
-    assert "2 process(es)" in result.stdout, "not a two-process run"
+    assert "2 process(es)" in result.stderr, "not a two-process run"  # logging goes to stderr
 
     checkpoint = latest_checkpoint(out)
     assert checkpoint == out / "checkpoint-4" and [s for s, _ in list_checkpoints(out)] == [2, 4]
@@ -128,7 +128,7 @@ def test_killed_run_resumes_from_latest_at_the_exact_step(project, tmp_path, env
     assert 5 <= step < 60 and not (out / "model.safetensors").exists(), "the run finished before it was killed"
 
     resumed = _run([*command, "--resume_from_checkpoint", "latest"], env)
-    assert f"Resuming from {killed_at} at step {step}" in resumed.stdout
+    assert f"Resuming from {killed_at} at step {step}" in resumed.stderr
     assert (out / "model.safetensors").is_file() and latest_checkpoint(out).name == "checkpoint-60"
     losses = {r["step"]: r["value"] for r in read_train_log(out) if r["metric"] == "loss"}
     assert sorted(losses) == list(range(1, 61)), "each step logged once, the stopped run's extra steps dropped"

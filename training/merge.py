@@ -20,18 +20,11 @@ from typing import Literal
 
 from llmft.errors import ConfigError, run_cli
 from llmft.hub import model_card, push_folder
+from llmft.hub.cards import dataset_label, rouge_for_card
+from llmft.hub.publish import stage_for_push
 from llmft.models import load_model, resolve_source
 from llmft.recipes import parse_args
-from llmft.training import (
-    RUN_CONFIG,
-    check_output_dir,
-    check_push_settings,
-    count_parameters,
-    dataset_label,
-    prepare_output_dir,
-    rouge_for_card,
-    stage_for_push,
-)
+from llmft.training import RUN_CONFIG, check_output_dir, check_push_settings, count_parameters, prepare_output_dir
 
 
 @dataclass

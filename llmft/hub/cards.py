@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 DIALOGSUM_LICENSE = "cc-by-nc-sa-4.0"  # DialogSum's licence; a model trained on it carries the NC-SA terms
@@ -108,3 +109,18 @@ and is shared under the same licence.
 """
     ModelCard(content)  # validates the metadata block; raises on malformed YAML
     return content
+
+
+def rouge_for_card(results: Mapping[str, Any], model_name: str) -> dict[str, float]:
+    """Model-index metrics from an evaluation's results.json: single-reference ROUGE, and multi-reference."""
+    entry = results["models"][model_name]
+    metrics = dict(entry["rouge"])
+    for key, value in (entry.get("rouge_multi_ref") or {}).items():
+        metrics[f"{key}_multi_ref"] = value
+    return metrics
+
+
+def dataset_label(dataset: str) -> str:
+    """A dataset name for a model card: the Hub id, or a local folder's name (never a path on this machine)."""
+    path = Path(dataset).expanduser()
+    return path.name if path.exists() or dataset.startswith((".", "/", "~")) else dataset

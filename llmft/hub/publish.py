@@ -7,11 +7,24 @@ Tokens never appear in messages or logs.
 
 from __future__ import annotations
 
+import os
+import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmft.errors import HubError
+from llmft.errors import HubError, ModelLoadError
 from llmft.hub.client import hub_api, hub_endpoint, resolve_token
+
+TOKENIZER_FILES = (
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "spiece.model",
+    "added_tokens.json",
+)
+FULL_MODEL_FILES = ("config.json", "generation_config.json", "model.safetensors", "model.safetensors.index.json")
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 
 
 @dataclass
@@ -87,3 +100,45 @@ def pull(
         raise HubError(f"Could not pull '{repo_id}': {err.response.status_code if err.response else err}.") from err
     except OSError as err:
         raise HubError(f"Could not reach the Hub for '{repo_id}': {type(err).__name__}.") from err
+
+
+def publishable_files(folder: str | Path) -> list[Path]:
+    """What goes to the Hub from a model folder: the adapter (LoRA) or the full weights, and the tokenizer.
+
+    Only named files, so logs, checkpoints and evaluation outputs never ride along, and an adapter repo
+    never carries base weights.
+    """
+    folder = Path(folder)
+    names: Iterable[str] = ADAPTER_FILES if (folder / "adapter_config.json").is_file() else FULL_MODEL_FILES
+    files = [folder / name for name in names if (folder / name).is_file()]
+    if not (folder / "adapter_config.json").is_file():
+        files += sorted(folder.glob("model-*-of-*.safetensors"))  # shards of a large model
+    if not any(f.suffix == ".safetensors" for f in files):
+        raise ModelLoadError(f"'{folder}' holds no model or adapter weights to push.")
+    return files + [folder / name for name in TOKENIZER_FILES if (folder / name).is_file()]
+
+
+def stage_for_push(folder: str | Path, staging: str | Path) -> Path:
+    """Hard-link (or copy) the publishable files into `staging`, an empty folder to push from."""
+    staging = Path(staging)
+    staging.mkdir(parents=True, exist_ok=True)
+    for path in publishable_files(folder):
+        target = staging / path.name
+        try:
+            os.link(path, target)
+        except OSError:  # another file system, or links not allowed
+            shutil.copy2(path, target)
+    return staging
+
+
+def push_run(
+    folder: str | Path, repo_id: str, card: str, private: bool = False, commit_message: str = "Upload with llmft"
+):
+    """Push a trained model folder's publishable files and its card; the card is also kept in the folder."""
+    folder = Path(folder)
+    (folder / "README.md").write_text(card, encoding="utf-8")
+    staging = stage_for_push(folder, folder / ".push")  # a dot folder: run-folder checks ignore it
+    try:
+        return push_folder(staging, repo_id, private=private, model_card=card, commit_message=commit_message)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

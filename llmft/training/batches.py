@@ -1,0 +1,81 @@
+"""Training batches: dialogues -> token ids (the prompt fitted as the apps fit it), padding, data loaders."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from llmft.data import DialogueExample
+from llmft.prompts import zero_shot_prompt
+from llmft.training.arguments import DataArguments, TrainArguments
+
+
+def tokenize_examples(
+    tokenizer: Any, examples: Sequence[DialogueExample], max_source_length: int, max_target_length: int
+) -> list[dict[str, list[int]]]:
+    """Prompt -> input ids, first reference summary -> labels; the prompt is exactly the apps' zero-shot prompt."""
+    if not examples:
+        return []
+    prompts = [zero_shot_prompt(example.dialogue) for example in examples]
+    sources = tokenizer(prompts, max_length=max_source_length, truncation=True)
+    targets = tokenizer(
+        text_target=[example.summary for example in examples], max_length=max_target_length, truncation=True
+    )
+    return [
+        {"input_ids": ids, "attention_mask": mask, "labels": labels}
+        for ids, mask, labels in zip(sources["input_ids"], sources["attention_mask"], targets["input_ids"], strict=True)
+    ]
+
+
+class Seq2SeqCollator:
+    """Pads a micro-batch to its longest row: inputs with <pad>, labels with -100 (ignored by the loss)."""
+
+    def __init__(self, pad_token_id: int):
+        self.pad_token_id = pad_token_id
+
+    def __call__(self, rows: Sequence[Mapping[str, list[int]]]) -> dict[str, Any]:
+        import torch
+
+        def pad(key: str, value: int) -> Any:
+            width = max(len(row[key]) for row in rows)
+            return torch.tensor([list(row[key]) + [value] * (width - len(row[key])) for row in rows])
+
+        return {
+            "input_ids": pad("input_ids", self.pad_token_id),
+            "attention_mask": pad("attention_mask", 0),
+            "labels": pad("labels", -100),
+        }
+
+
+def build_dataloaders(
+    tokenizer: Any,
+    train_rows: Sequence[DialogueExample],
+    eval_rows: Sequence[DialogueExample],
+    data_args: DataArguments,
+    args: TrainArguments,
+) -> tuple[Any, Any]:
+    """Shuffled training batches and in-order validation batches, padded per batch (not yet prepared).
+
+    Each loader has a generator of its own. A loader without one draws a number from the global RNG each
+    time an iteration starts; a resumed run starts one where the stopped run did not (mid-epoch), which
+    would shift every later dropout mask, and the resume would not be exact.
+    """
+    import torch
+    from torch.utils.data import DataLoader
+
+    lengths = (data_args.max_source_length, data_args.max_target_length)
+    collate = Seq2SeqCollator(tokenizer.pad_token_id)
+    train = DataLoader(
+        tokenize_examples(tokenizer, train_rows, *lengths),
+        shuffle=True,
+        collate_fn=collate,
+        batch_size=args.per_device_train_batch_size,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
+    evaluation = DataLoader(
+        tokenize_examples(tokenizer, eval_rows, *lengths),
+        collate_fn=collate,
+        batch_size=args.per_device_eval_batch_size,
+        generator=torch.Generator().manual_seed(args.seed),
+    )
+    return train, evaluation

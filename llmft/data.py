@@ -179,10 +179,30 @@ def _find_split_file(folder: Path, split: str) -> Path:
     raise DataError(f"{folder}: no file for split '{split}' (looked for {looked}, ...)")
 
 
+def _probe_hub_dataset(dataset_id: str) -> None:
+    """Fail fast, with a message, when the Hub does not answer for `dataset_id` within LLMFT_HUB_TIMEOUT.
+
+    `datasets` retries a silent Hub for minutes; one bounded look-up first tells the user at once.
+    """
+    from llmft.hub.client import hub_api, hub_errors, hub_offline
+
+    if hub_offline():  # datasets then uses its own cache, without asking the Hub
+        return
+    try:
+        with hub_errors(f"dataset '{dataset_id}'", DataError):
+            hub_api().dataset_info(dataset_id)
+    except DataError as err:
+        raise DataError(
+            f"{err} A copy loaded before can be used with HF_HUB_OFFLINE=1; or give a local folder or "
+            ".jsonl/.csv file (LLMFT_DATASET, --dataset_name)."
+        ) from err.__cause__
+
+
 def _load_hub_dataset(dataset_id: str, split: str, require_summary: bool) -> list[DialogueExample]:
+    _probe_hub_dataset(dataset_id)
     import datasets  # imported here: it is slow to import and only this path needs it
 
-    try:
+    try:  # every request datasets makes goes through huggingface_hub's session: bounded by LLMFT_HUB_TIMEOUT
         rows = datasets.load_dataset(dataset_id, split=split)
     except Exception as err:  # datasets raises many types; the user needs the id and a way out
         offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""

@@ -1,32 +1,46 @@
-"""Load FLAN-T5-style seq2seq models (base, fully fine-tuned, or a LoRA adapter) and generate in batches.
+"""Load FLAN-T5-style seq2seq models (base, fully fine-tuned, or a LoRA adapter), keep them, and generate in batches.
 
-A model source is a Hub id (`google/flan-t5-base`, `you/flan-t5-dialogsum-lora`) or a local folder.
-Hub sources are first downloaded with `huggingface_hub.snapshot_download`, which reads `HF_ENDPOINT`,
-`HF_TOKEN` and `HF_HUB_OFFLINE` at call time; transformers then only ever loads local folders.
-A folder with `adapter_config.json` is a LoRA adapter: its base model comes from that file unless the
-caller names one, and a caller's base that differs from the adapter's is refused with both names.
-Loaded models are cached once per process (one lock), since the apps share them across requests.
+A model source is a Hub id (`google/flan-t5-base`, `you/flan-t5-dialogsum-lora`) or a local folder; names,
+the apps' allowlist (`ModelPolicy`) and Hub downloads are `llmft.sources`' job, so transformers only ever
+loads local folders. A folder with `adapter_config.json` is a LoRA adapter: its base model comes from that
+file unless the caller names one, and a caller's base that differs from the adapter's is refused with both
+names. Configs are checked (an encoder-decoder model; an adapter's base allowed) before weights are fetched.
+
+Loaded models live in a `ModelCache` (one per process by default, `MODEL_CACHE`): the least recently used
+model is dropped past `max_models`, and a model being loaded holds a lock for its own key only, so requests
+for models already loaded never wait behind a download.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from llmft.errors import AdapterMismatchError, ModelLoadError
+from llmft.model_cache import ModelCache
+from llmft.sources import ADAPTER_CONFIG, ModelPolicy, normalise_source, resolve_source, shown
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_MODEL = "google/flan-t5-base"  # the apps let LLMFT_BASE_MODEL override it (llmft.apps.settings)
-ADAPTER_CONFIG = "adapter_config.json"
-# Only what a PyTorch seq2seq model and its tokenizer need: flan-t5 repos also carry TF/Flax/ONNX copies.
-_IGNORE_PATTERNS = ["*.h5", "*.msgpack", "*.ot", "*.onnx", "onnx/*", "*.tflite", "rust_model*", "*.gguf"]
+__all__ = [
+    "DEFAULT_BASE_MODEL",
+    "MODEL_CACHE",
+    "GenerationSettings",
+    "LoadedModel",
+    "ModelCache",
+    "ModelPolicy",
+    "clear_model_cache",
+    "generate",
+    "load_model",
+    "pick_device",
+    "read_adapter_config",
+    "resolve_source",
+]
 
 
 @dataclass
@@ -65,85 +79,21 @@ class LoadedModel:
     revision: str | None = None
 
 
-def pick_device(device: str | None = None) -> tuple[str, Any]:
-    """CUDA with bf16 where the GPU supports it, fp16 on older GPUs, else CPU fp32."""
+def pick_device(device: str | None = None, bf16_supported: bool | None = None) -> tuple[str, Any]:
+    """CUDA in bf16 where the GPU supports it, else fp32 (CPU or GPU).
+
+    Never fp16: T5 overflows in fp16 (its activations exceed 65504) and generates garbage or NaNs.
+    `bf16_supported` defaults to asking torch (a parameter so tests can state it without a GPU).
+    """
     import torch
 
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    else:
-        dtype = torch.float32
-    return device, dtype
-
-
-def _looks_like_path(source: str) -> bool:
-    return source.startswith((".", "/", "~")) or os.sep in source and not _looks_like_hub_id(source)
-
-
-def _looks_like_hub_id(source: str) -> bool:
-    parts = source.split("/")
-    return 1 <= len(parts) <= 2 and all(p and not p.startswith(".") for p in parts)
-
-
-def hub_offline() -> bool:
-    """HF_HUB_OFFLINE as set now (huggingface_hub reads it once, at import)."""
-    from huggingface_hub import constants
-
-    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in {"1", "ON", "YES", "TRUE"}
-
-
-def resolve_source(source: str, revision: str | None = None) -> Path:
-    """A local folder for `source`: itself if it is one, else a snapshot downloaded from the Hub."""
-    source = source.strip()
-    if not source:
-        raise ModelLoadError("No model given: enter a Hub model id (like google/flan-t5-base) or a local folder.")
-    local = Path(source).expanduser()
-    if local.is_dir():
-        return local
-    if local.exists():
-        raise ModelLoadError(f"'{source}' is a file; a model is a folder (config.json + weights) or a Hub id.")
-    if _looks_like_path(source) or not _looks_like_hub_id(source):
-        raise ModelLoadError(f"Model '{source}': no such local folder, and it is not a valid Hub model id.")
-
-    from huggingface_hub import HfApi, snapshot_download
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    endpoint = os.environ.get("HF_ENDPOINT") or None
-    where = f"on the Hub ({endpoint})" if endpoint else "on the Hub"
-    offline = hub_offline()
-    try:
-        ignore = list(_IGNORE_PATTERNS)
-        if not offline:
-            files = HfApi(endpoint=endpoint).list_repo_files(source, revision=revision)
-            if any(f.endswith(".safetensors") for f in files):
-                ignore.append("*.bin")  # the same weights twice; safetensors loads faster and safer
-        folder = snapshot_download(
-            source, revision=revision, endpoint=endpoint, ignore_patterns=ignore, local_files_only=offline
-        )
-        return Path(folder)
-    except RevisionNotFoundError as err:
-        raise ModelLoadError(f"Model '{source}' has no revision '{revision}' {where}.") from err
-    except GatedRepoError as err:
-        raise ModelLoadError(f"Model '{source}' is gated {where}: accept its terms and set HF_TOKEN.") from err
-    except RepositoryNotFoundError as err:
-        raise ModelLoadError(
-            f"Model '{source}' was not found {where} (or it is private and HF_TOKEN is not set), "
-            "and it is not a local folder."
-        ) from err
-    except LocalEntryNotFoundError as err:
-        raise ModelLoadError(
-            f"Model '{source}' is not in the local cache and the Hub cannot be reached "
-            "(offline, or HF_HUB_OFFLINE=1). Give a local folder, or connect and try again."
-        ) from err
-    except OSError as err:  # connection refused, DNS failure, disk errors
-        raise ModelLoadError(f"Could not download model '{source}' {where}: {type(err).__name__}.") from err
+    if not device.startswith("cuda"):
+        return device, torch.float32
+    if bf16_supported is None:
+        bf16_supported = torch.cuda.is_bf16_supported()
+    return device, torch.bfloat16 if bf16_supported else torch.float32
 
 
 def read_adapter_config(folder: Path) -> dict[str, Any] | None:
@@ -151,21 +101,19 @@ def read_adapter_config(folder: Path) -> dict[str, Any] | None:
     if not config_file.is_file():
         return None
     try:
-        return json.loads(config_file.read_text(encoding="utf-8"))
+        config = json.loads(config_file.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise ModelLoadError(f"{config_file}: not valid JSON ({err.msg}).") from err
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{config_file}: expected a JSON object.")
+    return config
 
 
-def _same_model(a: str, b: str) -> bool:
-    def norm(name: str) -> str:
-        path = Path(name).expanduser()
-        return str(path.resolve()) if path.exists() else name.strip().rstrip("/")
-
-    return norm(a) == norm(b)
+MODEL_CACHE: ModelCache[LoadedModel] = ModelCache()  # the process's models; apps set its max_models
 
 
-_CACHE: dict[tuple[Any, ...], LoadedModel] = {}
-_CACHE_LOCK = threading.Lock()
+def clear_model_cache() -> None:
+    MODEL_CACHE.clear()
 
 
 def load_model(
@@ -174,43 +122,49 @@ def load_model(
     base_model: str | None = None,
     device: str | None = None,
     use_cache: bool = True,
+    policy: ModelPolicy | None = None,
+    cache: ModelCache[LoadedModel] | None = None,
 ) -> LoadedModel:
     """Load a base/full checkpoint or a LoRA adapter (on its base), once per process.
 
-    `base_model`, when given for an adapter, must be the model the adapter was trained on.
+    `base_model`, when given for an adapter, must be the model the adapter was trained on. `policy`
+    limits what may be loaded (the apps' allowlist); None loads anything (scripts, training).
     """
+    name = policy.check(source) if policy is not None else normalise_source(source)
+    base_name = normalise_source(base_model) if base_model and base_model.strip() else None
     device, dtype = pick_device(device)
-    key = (source, revision, base_model, device, str(dtype))
-    with _CACHE_LOCK:  # one lock: loading twice at once would double peak memory
-        if use_cache and key in _CACHE:
-            return _CACHE[key]
-        loaded = _load_uncached(source, revision, base_model, device, dtype)
-        if use_cache:
-            _CACHE[key] = loaded
-        return loaded
+    if not use_cache:
+        return _load_uncached(name, revision, base_name, device, dtype, policy)
+    key = (name, revision, base_name, device, str(dtype))
+    return (cache or MODEL_CACHE).get_or_load(
+        key, lambda: _load_uncached(name, revision, base_name, device, dtype, policy)
+    )
 
 
-def clear_model_cache() -> None:
-    with _CACHE_LOCK:
-        _CACHE.clear()
+def _check_seq2seq_config(folder: Path, name: str) -> None:
+    from transformers import AutoConfig
+
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"Model '{shown(name)}' has no config.json: it is not a transformers model folder.")
+    try:
+        config = AutoConfig.from_pretrained(folder)
+    except (OSError, ValueError, KeyError) as err:
+        raise ModelLoadError(f"Could not load model '{shown(name)}': {err}") from err
+    if not getattr(config, "is_encoder_decoder", False):
+        raise ModelLoadError(
+            f"Model '{shown(name)}' is a {config.model_type} model, not an encoder-decoder (seq2seq) model "
+            "like FLAN-T5."
+        )
 
 
 def _load_seq2seq(folder: Path, name: str, dtype: Any) -> Any:
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM
+    from transformers import AutoModelForSeq2SeqLM
 
-    if not (folder / "config.json").is_file():
-        raise ModelLoadError(f"Model '{name}' has no config.json: it is not a transformers model folder.")
+    _check_seq2seq_config(folder, name)
     try:
-        config = AutoConfig.from_pretrained(folder)
-        if not getattr(config, "is_encoder_decoder", False):
-            raise ModelLoadError(
-                f"Model '{name}' is a {config.model_type} model, not an encoder-decoder (seq2seq) model like FLAN-T5."
-            )
         return AutoModelForSeq2SeqLM.from_pretrained(folder, dtype=dtype)
-    except ModelLoadError:
-        raise
     except (OSError, ValueError, KeyError) as err:
-        raise ModelLoadError(f"Could not load model '{name}': {err}") from err
+        raise ModelLoadError(f"Could not load model '{shown(name)}': {err}") from err
 
 
 def _load_tokenizer(*candidates: tuple[Path, str]) -> Any:
@@ -228,40 +182,69 @@ def _load_tokenizer(*candidates: tuple[Path, str]) -> Any:
     raise ModelLoadError(f"No usable tokenizer in {names}" + (f" ({'; '.join(errors)})" if errors else "."))
 
 
-def _load_uncached(source: str, revision: str | None, base_model: str | None, device: str, dtype: Any) -> LoadedModel:
-    folder = resolve_source(source, revision)
-    adapter_config = read_adapter_config(folder)
-    if adapter_config is None:
-        model = _load_seq2seq(folder, source, dtype)
-        tokenizer = _load_tokenizer((folder, source))
-        model.to(device).eval()
-        return LoadedModel(model, tokenizer, source, "model", None, device, revision)
+def _same_model(a: str, b: str) -> bool:
+    try:
+        return normalise_source(a) == normalise_source(b)
+    except ModelLoadError:
+        return a.strip().rstrip("/") == b.strip().rstrip("/")
 
-    trained_on = adapter_config.get("base_model_name_or_path")
+
+def _adapter_base(name: str, config: dict[str, Any], base_model: str | None, policy: ModelPolicy | None) -> str:
+    """The base model an adapter loads on: the caller's if it is the one the adapter was trained on."""
+    trained_on = config.get("base_model_name_or_path")
     if base_model and trained_on and not _same_model(base_model, trained_on):
         raise AdapterMismatchError(
-            f"Adapter '{source}' was trained on base model '{trained_on}', not '{base_model}'. "
+            f"Adapter '{shown(name)}' was trained on base model '{trained_on}', not '{base_model}'. "
             f"Load it on '{trained_on}', or pick an adapter trained on '{base_model}'."
         )
     base_name = base_model or trained_on
-    if not base_name:
-        raise ModelLoadError(f"Adapter '{source}' does not name its base model; give the base model explicitly.")
-    base_folder = resolve_source(base_name)
+    if not base_name or not isinstance(base_name, str):
+        raise ModelLoadError(f"Adapter '{shown(name)}' does not name its base model; give the base model explicitly.")
+    if policy is None:
+        return base_name
+    try:
+        return policy.check(base_name)
+    except ModelLoadError as err:
+        raise ModelLoadError(f"Adapter '{shown(name)}' needs base model '{shown(base_name)}'. {err}") from err
+
+
+def _load_uncached(
+    name: str, revision: str | None, base_model: str | None, device: str, dtype: Any, policy: ModelPolicy | None
+) -> LoadedModel:
+    found: dict[str, Any] = {}
+
+    def check(folder: Path) -> None:  # runs on the config files, before any weights are downloaded
+        adapter_config = read_adapter_config(folder)
+        if adapter_config is None:
+            _check_seq2seq_config(folder, name)
+        else:
+            found["trained_on"] = adapter_config.get("base_model_name_or_path")
+            found["base"] = _adapter_base(name, adapter_config, base_model, policy)
+
+    folder = resolve_source(name, revision, check=check)
+    if "base" not in found:
+        model = _load_seq2seq(folder, name, dtype)
+        tokenizer = _load_tokenizer((folder, name))
+        model.to(device).eval()
+        return LoadedModel(model, tokenizer, name, "model", None, device, revision)
+
+    base_name = found["base"]
+    base_folder = resolve_source(base_name, check=lambda f: _check_seq2seq_config(f, base_name))
     base = _load_seq2seq(base_folder, base_name, dtype)
 
     from peft import PeftModel
 
     try:
         model = PeftModel.from_pretrained(base, str(folder), is_trainable=False)
-    except (RuntimeError, ValueError, KeyError) as err:
+    except (RuntimeError, ValueError, KeyError, OSError) as err:
         # Shape or module-name errors: the adapter does not fit this base, whatever its config says.
         raise AdapterMismatchError(
-            f"Adapter '{source}' does not fit base model '{base_name}' "
-            f"(it says it was trained on '{trained_on}'): {str(err).splitlines()[0]}"
+            f"Adapter '{shown(name)}' does not fit base model '{base_name}' "
+            f"(it says it was trained on '{found.get('trained_on', base_name)}'): {str(err).splitlines()[0]}"
         ) from err
-    tokenizer = _load_tokenizer((folder, source), (base_folder, base_name))
+    tokenizer = _load_tokenizer((folder, name), (base_folder, base_name))
     model.to(device).eval()
-    return LoadedModel(model, tokenizer, source, "adapter", base_name, device, revision)
+    return LoadedModel(model, tokenizer, name, "adapter", base_name, device, revision)
 
 
 def generate(

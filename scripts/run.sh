@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LLMFT_SKIP_APT=1 bash scripts/setup.sh   # the apps need no browser
 export GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1
+export LLMFT_ALLOW_ANY_MODEL="${LLMFT_ALLOW_ANY_MODEL:-1}"  # local use: any Hub id or folder (a hosted Space keeps 0)
 
 if [[ -z "${LLMFT_BASE_MODEL:-}" ]] && ! .venv/bin/python -m llmft.demo check-hub; then
   echo "==> the Hub is not reachable: building the embedded local demo model (a minute or two, once)"

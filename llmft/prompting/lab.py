@@ -23,7 +23,7 @@ from typing import Any
 from llmft.apps.settings import AppSettings
 from llmft.data import DialogueExample, load_dialogues
 from llmft.errors import ConfigError, DataError, PromptError
-from llmft.models import GenerationSettings, LoadedModel, clear_model_cache, load_model
+from llmft.models import MODEL_CACHE, GenerationSettings, LoadedModel, load_model
 from llmft.prompting.comparison import Comparison, run_column
 from llmft.prompting.controls import ColumnConfig, check_dialogue, parse_references
 from llmft.prompting.settings import PromptingSettings
@@ -148,22 +148,13 @@ class PromptingLab:
     # models
 
     def model(self, source: str | None = None) -> LoadedModel:
-        """The model for `source` (the default when empty), from the process-wide cache.
+        """The model for `source` (the default when empty), if this app offers it (`AppSettings.model_policy`).
 
-        Anyone may type a model id, so memory is bounded: past `max_models` distinct models the cache is
-        emptied before the next one loads (requests still running keep their model until they finish).
+        Models come from the process-wide cache, which keeps at most `max_models` of them and drops the least
+        recently used (requests still running keep theirs until they finish).
         """
-        source = (source or "").strip() or self.settings.base_model
-        with self._models_lock:
-            if source not in self._models_in_memory and len(self._models_in_memory) >= self.settings.max_models:
-                logger.info("model cache full (%d); emptying it for %s", self.settings.max_models, source)
-                clear_model_cache()
-                self._models_in_memory.clear()
-        loaded = load_model(source)
-        with self._models_lock:
-            if source not in self._models_in_memory:
-                self._models_in_memory.append(source)
-        return loaded
+        MODEL_CACHE.max_models = self.settings.max_models
+        return load_model((source or "").strip() or self.settings.base_model, policy=self.settings.model_policy())
 
     def _pool_for(self, configs: Sequence[ColumnConfig]) -> ShotPool:
         if not any(c.shots for c in configs):

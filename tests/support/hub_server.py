@@ -134,6 +134,8 @@ class LocalHub:
         self._seq = 0  # makes commit oids unique even for identical commits in the same millisecond
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self.requests: list[str] = []  # "GET /api/models/me/x", in order: lets a test see what reached the Hub
+        self._interrupt: tuple[str, str, threading.Event] | None = None
         if self.storage_dir is not None:
             self._load()
 
@@ -172,6 +174,23 @@ class LocalHub:
         with self._lock:
             self._repos.clear()
             self._save()
+
+    # -- test hooks: a Hub that fails midway through a download --------------
+    def interrupt_downloads(self, filename: str | None, mode: str = "stop") -> threading.Event:
+        """From now on, a GET of a file named `filename` sends half the file and then, with mode "stop", stops
+        the server (later connections are refused: the Hub went down), or with "stall" keeps the connection
+        open and silent until the returned event is set (at most a minute). `None`: serve downloads whole again."""
+        if mode not in ("stop", "stall"):
+            raise ValueError(f"mode must be 'stop' or 'stall', not {mode!r}")
+        release = threading.Event()
+        self._interrupt = None if filename is None else (filename, mode, release)
+        return release
+
+    def _interrupts(self, method: str, path: str, status: int) -> tuple[str, threading.Event] | None:
+        if self._interrupt is None or method != "GET" or status != 200 or "/resolve/" not in path:
+            return None
+        filename, mode, release = self._interrupt
+        return (mode, release) if unquote(path).rsplit("/", 1)[-1] == filename else None
 
     # -- storage -----------------------------------------------------------
     def _put_blob(self, data: bytes) -> str:
@@ -474,6 +493,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         hub, method = self.server.hub, self.command
         url = urlsplit(self.path)
+        hub.requests.append(f"{method} {unquote(url.path)}")
         try:
             # huggingface_hub always sends a Content-Length (never a chunked body).
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -500,6 +520,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(payload)))  # for HEAD too: it is the file size
         self.end_headers()
+        interrupt = hub._interrupts(method, url.path, status)
+        if interrupt is not None:  # test hook: half the file, then the Hub goes down or silent
+            self.wfile.write(payload[: len(payload) // 2])
+            self.wfile.flush()
+            mode, release = interrupt
+            if mode == "stop":
+                hub.stop()
+            else:
+                release.wait(60)
+            self.close_connection = True
+            return
         if method != "HEAD":
             self.wfile.write(payload)
 

@@ -1,8 +1,9 @@
 """Score models on a split of dialogues: the same generate + ROUGE the apps use, and the files a run keeps.
 
-`evaluate_model` generates a summary for every dialogue (zero-shot prompt, batches) and scores it
-against the first reference (single-reference, as the course lab) and, where rows have several
-references (the DialogSum test split has three), against the best of them (multi-reference).
+`evaluate_model` generates a summary for every dialogue (the zero-shot prompt fitted to the encoder by
+`llmft.prompts.fit_prompt`, as the apps do; batches) and scores it against the first reference
+(single-reference, as the course lab) and, where rows have several references (the DialogSum test split
+has three), against the best of them (multi-reference).
 The writers produce `predictions.csv` (lab-style columns), `results.json`, and `rouge.png`.
 """
 
@@ -21,7 +22,7 @@ from llmft.data import DialogueExample
 from llmft.files import write_json_atomic
 from llmft.metrics import ROUGE_TYPES, RougeResult, comparison_rows, format_table, score_rouge
 from llmft.models import GenerationSettings, LoadedModel, generate
-from llmft.prompts import MAX_SOURCE_TOKENS, zero_shot_prompt
+from llmft.prompts import MAX_SOURCE_TOKENS, fit_prompt
 
 PREDICTIONS_CSV = "predictions.csv"
 RESULTS_JSON = "results.json"
@@ -67,7 +68,9 @@ def evaluate_model(
     if missing:
         raise ValueError(f"{len(missing)} example(s) have no reference summary (first: {missing[0]})")
     started = time.perf_counter()
-    prompts = [zero_shot_prompt(example.dialogue) for example in examples]
+    # The apps' prompt fitting: a long dialogue is cut, the `Summary:` suffix kept (generate's own
+    # truncation would cut the suffix instead).
+    prompts = [fit_prompt(loaded.tokenizer, example.dialogue, max_tokens=max_input_tokens).text for example in examples]
     predictions = generate(loaded, prompts, settings, batch_size, max_input_tokens, progress)
     seconds = time.perf_counter() - started
     single = score_rouge(predictions, [example.summaries[0] for example in examples])

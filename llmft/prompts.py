@@ -11,7 +11,11 @@ The zero-shot prompt is the instruction format of the FLAN-T5 course labs::
 A k-shot prompt puts k solved examples (dialogue + reference summary) in the same format before it.
 FLAN-T5's encoder was trained on 512 tokens. A prompt that does not fit is made to fit by a stated
 rule, and the result says what was done: drop shots from the end (the pickers put the most useful
-first), then, if the bare prompt still does not fit, cut the end of the dialogue.
+first), then, if the bare prompt still does not fit, cut the end of the dialogue. The instruction and the
+`Summary:` suffix are never cut.
+
+`fit_prompt` is the one way a dialogue becomes model input: the apps, training (`llmft.training.batches`)
+and evaluation (`llmft.evaluation`) all call it, so a model is trained, scored and used on the same ids.
 """
 
 from __future__ import annotations
@@ -55,6 +59,7 @@ class FittedPrompt:
     shot_ids: list[str]
     dropped_shot_ids: list[str] = field(default_factory=list)
     dialogue_tokens_cut: int = 0
+    input_ids: list[int] = field(default_factory=list)  # the encoder ids of `text`, end-of-sequence included
 
     @property
     def changed(self) -> bool:
@@ -76,9 +81,14 @@ class FittedPrompt:
         return f"{'; '.join(parts)} ({self.token_count}/{self.max_tokens} tokens)"
 
 
+def encode_prompt(tokenizer: Any, text: str) -> list[int]:
+    """The encoder ids of `text`, with the end-of-sequence token the model will see."""
+    return list(tokenizer(text, add_special_tokens=True)["input_ids"])
+
+
 def count_tokens(tokenizer: Any, text: str) -> int:
     """Encoder tokens, counting the end-of-sequence token the model will see."""
-    return len(tokenizer(text, add_special_tokens=True)["input_ids"])
+    return len(encode_prompt(tokenizer, text))
 
 
 def _cut_dialogue(tokenizer: Any, dialogue: str, keep_tokens: int) -> tuple[str, int]:
@@ -106,11 +116,12 @@ def fit_prompt(
     kept = list(shots)
     dropped: list[str] = []
     text = build_prompt(dialogue, kept)
-    tokens = count_tokens(tokenizer, text)
-    while tokens > max_tokens and kept:
+    ids = encode_prompt(tokenizer, text)
+    while len(ids) > max_tokens and kept:
         dropped.insert(0, kept.pop().id)
         text = build_prompt(dialogue, kept)
-        tokens = count_tokens(tokenizer, text)
+        ids = encode_prompt(tokenizer, text)
+    tokens = len(ids)
 
     cut_total = 0
     if tokens > max_tokens:
@@ -123,7 +134,8 @@ def fit_prompt(
         while True:
             cut_text, cut_total = _cut_dialogue(tokenizer, dialogue, keep)
             text = build_prompt(cut_text, kept)
-            tokens = count_tokens(tokenizer, text)
+            ids = encode_prompt(tokenizer, text)
+            tokens = len(ids)
             if tokens <= max_tokens or keep <= 1:
                 break
             keep -= tokens - max_tokens
@@ -134,6 +146,7 @@ def fit_prompt(
         shot_ids=[shot.id for shot in kept],
         dropped_shot_ids=dropped,
         dialogue_tokens_cut=cut_total,
+        input_ids=ids,
     )
 
 
@@ -164,9 +177,7 @@ def pick_shots(
         raise PromptError(f"Unknown shot strategy '{strategy}'; choose one of {', '.join(SHOT_STRATEGIES)}.")
     candidates = _candidates(pool, dialogue, set(exclude_ids))
     if k > len(candidates):
-        raise PromptError(
-            f"Asked for {k} shots but only {len(candidates)} example(s) with summaries are available."
-        )
+        raise PromptError(f"Asked for {k} shots but only {len(candidates)} example(s) with summaries are available.")
     if strategy == "first":
         return candidates[:k]
     if strategy == "random":

@@ -6,24 +6,29 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmft.data import DialogueExample
-from llmft.prompts import zero_shot_prompt
+from llmft.prompts import fit_prompt
 from llmft.training.arguments import DataArguments, TrainArguments
 
 
 def tokenize_examples(
     tokenizer: Any, examples: Sequence[DialogueExample], max_source_length: int, max_target_length: int
 ) -> list[dict[str, list[int]]]:
-    """Prompt -> input ids, first reference summary -> labels; the prompt is exactly the apps' zero-shot prompt."""
+    """Prompt -> input ids, first reference summary -> labels.
+
+    The prompt is the apps' zero-shot prompt fitted by `llmft.prompts.fit_prompt`: a dialogue too long for
+    `max_source_length` loses its end, never the `Summary:` suffix, so the model learns on the ids it is
+    later scored and used on. Labels are right-truncated to `max_target_length` (a cut summary still ends
+    with the end-of-sequence token).
+    """
     if not examples:
         return []
-    prompts = [zero_shot_prompt(example.dialogue) for example in examples]
-    sources = tokenizer(prompts, max_length=max_source_length, truncation=True)
+    sources = [fit_prompt(tokenizer, example.dialogue, max_tokens=max_source_length).input_ids for example in examples]
     targets = tokenizer(
         text_target=[example.summary for example in examples], max_length=max_target_length, truncation=True
     )
     return [
-        {"input_ids": ids, "attention_mask": mask, "labels": labels}
-        for ids, mask, labels in zip(sources["input_ids"], sources["attention_mask"], targets["input_ids"], strict=True)
+        {"input_ids": ids, "attention_mask": [1] * len(ids), "labels": labels}
+        for ids, labels in zip(sources, targets["input_ids"], strict=True)
     ]
 
 

@@ -50,3 +50,8 @@ def run_cli(main: Callable[[], int | None]) -> NoReturn:
     except LlmftError as err:  # a message for the person at the keyboard
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+
+
+class StoreError(LlmftError, ValueError):
+    """The shop knowledge base cannot do as asked: a bad catalogue row or document, an unreachable Chroma server,
+    an empty or over-long question. The message names the file, row, column or setting at fault."""

@@ -1,0 +1,166 @@
+"""Store documents (Markdown, HTML, PDF, plain text, Word) -> chunks by section, each with its source and heading.
+
+Partitioning is `unstructured`'s: its partitioners for md/html/txt/docx; for PDF, pdfminer's text per page, then
+unstructured's text partitioner on each page (unstructured's own `partition_pdf` imports its layout-model stack,
+OpenCV and ONNX, even for the `fast` strategy that never runs a model). Chunking is `chunk_by_title`: a chunk
+never spans two sections, and a long section is cut at element boundaries near `max_chars`.
+
+Each chunk keeps the file, the page (PDF) and its heading path ("Returns > Refunds"); the text that search sees
+starts with the document's title and that path, so a section such as "Warranty" of one product's manual can be
+told from the same section of another's.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmft.errors import StoreError
+from llmft.store.offline_nlp import prepare_unstructured
+
+logger = logging.getLogger(__name__)
+
+DOCUMENT_SUFFIXES = {".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html",
+                     ".txt": "text", ".text": "text", ".pdf": "pdf", ".docx": "docx"}
+_SUBTITLE_MAX_CHARS = 100  # a short line right under the title ("TrailMaster X4 Tent, price $250") names the doc
+
+
+@dataclass
+class Chunk:
+    """One section (or part of one) of a document."""
+
+    text: str
+    source: str  # the file's path, as resolved at ingestion
+    heading: str  # "Returns > Refunds"; "A | B" for small sections merged into one chunk; else the file name
+    page: int | None
+    index: int  # position in the document, from 0
+    context: str = ""  # the document's title (and subtitle), shared by all its chunks
+
+    @property
+    def file(self) -> str:
+        return Path(self.source).name
+
+    @property
+    def section(self) -> str:
+        return " | ".join(path.rsplit(" > ", 1)[-1] for path in self.heading.split(" | "))
+
+    def search_text(self) -> str:
+        parts = [h for h in self.heading.split(" | ") if h != self.file and not self.context.startswith(h)]
+        header = " > ".join(part for part in (self.context, " | ".join(parts)) if part)
+        return f"{header}\n\n{self.text}" if header and not self.text.startswith(header) else self.text
+
+    def metadata(self) -> dict[str, str | int]:
+        meta: dict[str, str | int] = {"file": self.file, "section": self.section, "heading": self.heading,
+                                      "chunk": self.index}
+        if self.page is not None:
+            meta["page"] = self.page
+        return meta
+
+
+def _partition(path: Path, kind: str) -> list[Any]:
+    prepare_unstructured()
+    options: dict[str, Any] = {"languages": ["eng"]}  # a fixed language: no detection pass per element
+    if kind == "markdown":
+        from unstructured.partition.md import partition_md
+
+        return partition_md(filename=str(path), **options)
+    if kind == "html":
+        from unstructured.partition.html import partition_html
+
+        return partition_html(filename=str(path), **options)
+    if kind == "text":
+        from unstructured.partition.text import partition_text
+
+        return partition_text(filename=str(path), **options)
+    if kind == "docx":
+        from unstructured.partition.docx import partition_docx
+
+        return partition_docx(filename=str(path), **options)
+    return _partition_pdf(path, options)
+
+
+def _partition_pdf(path: Path, options: dict[str, Any]) -> list[Any]:
+    from pdfminer.high_level import extract_pages
+    from pdfminer.layout import LTTextContainer
+    from unstructured.partition.text import partition_text
+
+    elements = []
+    for number, page in enumerate(extract_pages(str(path)), start=1):
+        text = "\n\n".join(box.get_text().strip() for box in page if isinstance(box, LTTextContainer))
+        if not text.strip():
+            continue
+        for element in partition_text(text=text, **options):
+            element.metadata.page_number = number
+            elements.append(element)
+    return elements
+
+
+def partition_document(path: str | Path) -> list[Any]:
+    """unstructured elements of one file; `StoreError` naming the file when it is missing, empty or unreadable."""
+    path = Path(path)
+    kind = DOCUMENT_SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        supported = ", ".join(sorted(DOCUMENT_SUFFIXES))
+        raise StoreError(f"{path}: unsupported file type {path.suffix or '(no suffix)'!r} (supported: {supported})")
+    if not path.is_file():
+        raise StoreError(f"{path} does not exist or is not a file")
+    if path.stat().st_size == 0:
+        raise StoreError(f"{path} is empty")
+    try:
+        elements = _partition(path, kind)
+    except StoreError:
+        raise
+    except Exception as err:  # each library fails in its own way on a corrupt file; the message says which file
+        raise StoreError(f"{path} cannot be read as {kind}: {type(err).__name__}: {err}") from err
+    elements = [e for e in elements if (e.text or "").strip()]
+    if not elements:
+        raise StoreError(f"{path} has no text to index (is it a scanned image or an empty document?)")
+    return elements
+
+
+def _headings(elements: list[Any], fallback: str) -> tuple[dict[int, str], str]:
+    """Each element's heading path (by `id()`), and the document's context line (title and subtitle)."""
+    stack: list[tuple[int, str]] = []
+    paths: dict[int, str] = {}
+    context = ""
+    for position, element in enumerate(elements):
+        if element.category == "Title":
+            depth = element.metadata.category_depth
+            if depth is None:  # plain text and PDF titles carry no level: the first is the top one
+                depth = 1 if stack else 0
+            stack = [(d, t) for d, t in stack if d < depth] + [(depth, element.text.strip())]
+            if position == 0 or (not context and depth == 0):
+                context = element.text.strip()
+                following = elements[position + 1] if position + 1 < len(elements) else None
+                if following is not None and following.category != "Title":
+                    if len(following.text.strip()) <= _SUBTITLE_MAX_CHARS:
+                        context = f"{context} - {following.text.strip().rstrip(',')}"
+        # The document's own title heads every path; the context line already carries it, so drop it here.
+        parts = [text for depth, text in stack if not (depth == 0 and context.startswith(text) and len(stack) > 1)]
+        paths[id(element)] = " > ".join(parts) or fallback
+    return paths, context
+
+
+def chunk_document(path: str | Path, max_chars: int = 1000) -> list[Chunk]:
+    """Partition `path` and cut it into section chunks of at most `max_chars` characters."""
+    from unstructured.chunking.title import chunk_by_title
+
+    path = Path(path).resolve()
+    elements = partition_document(path)
+    paths, context = _headings(elements, fallback=path.name)
+    chunks = chunk_by_title(elements, max_characters=max_chars, new_after_n_chars=int(max_chars * 0.8),
+                            combine_text_under_n_chars=min(200, max_chars // 4), multipage_sections=True,
+                            include_orig_elements=True)
+    result = []
+    for index, chunk in enumerate(chunks):
+        originals = chunk.metadata.orig_elements or []
+        # Small sections are merged into one chunk: name every section it holds, so a citation is not wrong.
+        sections = [paths.get(id(e), path.name) for e in originals[:1] + [e for e in originals[1:]
+                                                                           if e.category == "Title"]]
+        heading = " | ".join(dict.fromkeys(sections)) or path.name
+        result.append(Chunk(text=chunk.text.strip(), source=str(path), heading=heading, index=index,
+                            page=chunk.metadata.page_number, context=context))
+    logger.info("%s: %d elements -> %d chunks", path.name, len(elements), len(result))
+    return result

@@ -124,7 +124,9 @@ class TrainArguments:
 
 
 # Settings that change how a run is watched, saved or published, not what it learns: they may differ
-# when a run is resumed. max_steps / num_train_epochs are here so a run can be extended.
+# when a run is resumed. max_steps / num_train_epochs are here because what matters is the run's total
+# steps, which `llmft.training.loop.check_resume_schedule` compares with the checkpoint's (a changed total
+# would change the learning-rate schedule mid-run: refused, except with the constant schedule).
 OPERATIONAL_KEYS = frozenset(
     {
         "output_dir",

@@ -8,6 +8,7 @@ interrupted save therefore leaves a `.tmp` folder, which resume ignores and the 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -22,6 +23,7 @@ from llmft.files import write_json_atomic
 TRAINING_STATE = "training_state.json"
 COMPLETE_MARKER = "checkpoint_complete.json"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+logger = logging.getLogger(__name__)
 
 
 def checkpoint_is_complete(folder: str | Path) -> bool:
@@ -70,6 +72,30 @@ def resolve_resume(output_dir: str | Path, resume: str | None) -> Path | None:
             "use 'latest' to pick the newest complete one."
         )
     return path
+
+
+def retire_newer_checkpoints(output_dir: str | Path, step: int) -> list[Path]:
+    """Rename the checkpoints after `step` to `checkpoint-N.abandoned`, so `latest` can no longer pick them.
+
+    Called when a run resumes from an older checkpoint than the newest: the newer ones belong to the
+    branch being abandoned. Renamed, not deleted: they remain for inspection, and take no part in resume
+    or in `save_total_limit`. Returns the new paths.
+    """
+    retired = []
+    for found, path in list_checkpoints(output_dir):
+        if found > step:
+            target = path.with_name(path.name + ".abandoned")
+            shutil.rmtree(target, ignore_errors=True)  # left by an earlier branch at the same step
+            os.replace(path, target)
+            retired.append(target)
+    if retired:
+        logger.warning(
+            "Resuming from step %d: renamed the newer checkpoints of the abandoned run (%s) to *.abandoned, "
+            "so `latest` never picks them; delete them when you no longer need them.",
+            step,
+            ", ".join(p.name.removesuffix(".abandoned") for p in retired),
+        )
+    return retired
 
 
 def remove_incomplete_checkpoints(output_dir: Path) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from accelerate.logging import get_logger
 
 from llmft.data import DialogueExample
+from llmft.errors import ConfigError
 from llmft.training.arguments import DataArguments, TrainArguments
 from llmft.training.checkpoints import read_training_state, register_checkpoint_hooks, save_checkpoint
 from llmft.training.logs import MetricsLogger
@@ -68,6 +69,29 @@ def plan_training(
         steps_per_epoch=steps_per_epoch,
         total_steps=total_steps,
         num_epochs=math.ceil(total_steps / steps_per_epoch),
+    )
+
+
+def check_resume_schedule(resume_from: Path | None, plan: TrainingPlan, args: TrainArguments) -> None:
+    """Refuse a resume that would change the learning-rate schedule mid-run.
+
+    Warm-up and decay are laid out over the run's total steps, and the checkpoint's scheduler state only
+    counts steps taken. A resume into a longer (or shorter) run would follow neither schedule from the
+    checkpoint on: the run would match no run trained with either setting from the start. `constant`
+    does not depend on the total, so a run with it may be extended.
+    """
+    if resume_from is None or args.lr_scheduler_type == "constant":
+        return
+    state = read_training_state(resume_from)
+    planned = state.get("total_steps")
+    if planned is None or planned == plan.total_steps:
+        return
+    raise ConfigError(
+        f"Checkpoint '{resume_from}' (step {state['global_step']}) belongs to a run of {planned} steps, and these "
+        f"settings make it {plan.total_steps} (max_steps, num_train_epochs or the number of processes changed). "
+        f"The '{args.lr_scheduler_type}' learning-rate schedule is laid out over the run's steps, so from here on "
+        "the run would follow neither schedule. Resume with the settings the run started with, or train the "
+        "longer run from the start in another output_dir (only lr_scheduler_type: constant can be extended)."
     )
 
 

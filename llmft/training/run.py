@@ -14,9 +14,14 @@ from llmft.errors import ConfigError
 from llmft.recipes import as_flat_dict, parse_args
 from llmft.training.arguments import DataArguments, ModelArguments, TrainArguments, resolve_defaults
 from llmft.training.batches import build_dataloaders
-from llmft.training.checkpoints import resolve_resume, save_final_model
+from llmft.training.checkpoints import (
+    read_training_state,
+    resolve_resume,
+    retire_newer_checkpoints,
+    save_final_model,
+)
 from llmft.training.logs import setup_logging
-from llmft.training.loop import fit, plan_training
+from llmft.training.loop import check_resume_schedule, fit, plan_training
 from llmft.training.model_setup import apply_lora, count_parameters, describe_parameters, load_model_for_training
 from llmft.training.run_dir import check_output_dir, prepare_output_dir
 
@@ -82,8 +87,11 @@ def main(argv: list[str] | None = None, usage: str | None = None) -> int:
 
     # 3. Optimizer, schedule, and everything wrapped by Accelerate.
     plan = plan_training(accelerator, model, train_loader, eval_loader, args)
+    check_resume_schedule(resume_from, plan, args)  # before the folder is touched
     if accelerator.is_main_process:
         prepare_output_dir(output_dir, run_config, args.overwrite_output_dir)
+        if resume_from is not None:  # resuming from an older checkpoint abandons the newer ones
+            retire_newer_checkpoints(output_dir, read_training_state(resume_from)["global_step"])
     accelerator.wait_for_everyone()
 
     # 4. Train (resuming if asked).

@@ -59,7 +59,7 @@ class SingleResult:
     results: list[VariantSummary]
     warnings: list[str] = field(default_factory=list)
 
-    TABLE_HEADERS = ["variant", "source", "seconds", *(ROUGE_LABELS[k] for k in ROUGE_TYPES)]
+    TABLE_HEADERS = ["variant", "source", "summary", "seconds", *(ROUGE_LABELS[k] for k in ROUGE_TYPES)]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -75,8 +75,15 @@ class SingleResult:
         return {r.variant: r.rouge for r in self.results if r.rouge is not None}
 
     def table(self) -> list[list[Any]]:
+        """Rows under `TABLE_HEADERS`; an unavailable variant says why in place of its summary."""
         return [
-            [r.variant, r.source, r.seconds, *((round(r.rouge[k], 2) if r.rouge else None) for k in ROUGE_TYPES)]
+            [
+                r.variant,
+                r.source,
+                r.summary if r.error is None else f"unavailable: {r.error}",
+                r.seconds,
+                *((round(r.rouge[k], 2) if r.rouge else None) for k in ROUGE_TYPES),
+            ]
             for r in self.results
         ]
 
@@ -151,3 +158,25 @@ class BatchResult:
             for row in self.rows:
                 writer.writerow({**row, "references": "\n".join(row["references"])})
         return path
+
+
+DEMO_NOTE = (
+    "⚠️ **Embedded demo models**: the Hub could not be reached, so these are tiny T5 models trained for a minute "
+    "on synthetic dialogues (`python -m llmft.demo`). Every feature works; the summaries are not meaningful."
+)
+
+
+def models_note(status: list[dict[str, Any]]) -> str:
+    """Markdown for the page: each variant, its source and base, or why it is unavailable; the demo notice."""
+    lines = []
+    for row in status:
+        where = f"`{row['source']}`" + (f" @ `{row['revision']}`" if row.get("revision") else "")
+        if row["kind"] == "lora":
+            where += f" on base `{row['base']}`"
+        if row.get("available"):
+            lines.append(f"- ✅ **{row['variant']}** ({row['kind']}): {where}")
+        else:
+            lines.append(f"- ❌ **{row['variant']}** ({row['kind']}): {where}: unavailable: {row['reason']}")
+    if any(row.get("demo") for row in status):
+        lines.insert(0, DEMO_NOTE + "\n")
+    return "\n".join(lines)

@@ -1,6 +1,9 @@
 """Shared fixtures: an offline, loopback-only world with tiny models and a local Hub.
 
-- Every test runs with a network guard: a connection to anything but 127.0.0.1 raises and fails the test.
+- Every test runs with a network guard: a connection to anything but 127.0.0.1 raises and fails the test,
+  also when a child process the test started (a script, an app) made it: children report to a file.
+- Tests that need something outside the repository (Chromium, the DialogSum copy) call
+  `tests.support.require.require`: skipped here, a failure under `LLMFT_REQUIRE_ALL=1` (CI).
 - Hugging Face caches live in a per-session temporary folder, never in the user's home.
 - `tiny_models` builds, once per session, a tiny T5 (tokenizer trained on the fly), a LoRA adapter for
   it, and a second tiny T5 of another shape (for adapter/base mismatch tests).
@@ -37,13 +40,36 @@ for _secret in ("HF_TOKEN", "OPENAI_API_KEY"):
     os.environ.pop(_secret, None)
 
 
+_CHILD_LOG_READ = [0]  # bytes of netguard.child_log_path() already charged to a test
+netguard.child_log_path().unlink(missing_ok=True)  # a file left by an earlier process with this pid
+
+
+def _new_child_attempts() -> list[str]:
+    attempts, _CHILD_LOG_READ[0] = netguard.child_attempts(_CHILD_LOG_READ[0])
+    return attempts
+
+
 @pytest.fixture(autouse=True)
 def _no_network_escapes():
-    """Fail any test during which something tried to leave the machine, even if it was caught."""
+    """Fail any test during which something tried to leave the machine, even if it was caught: in this
+    process (`netguard.ATTEMPTS`) or in a child it started (the children's log)."""
     before = len(netguard.ATTEMPTS)
+    # Children's attempts since the last check count here too: an app started by a module fixture for
+    # this test did so before this fixture's setup.
     yield
     escaped = netguard.ATTEMPTS[before:]
     assert not escaped, f"test tried to reach non-loopback hosts: {sorted(set(escaped))}"
+    children = _new_child_attempts()
+    assert not children, f"a child process of this test tried to reach non-loopback hosts: {children}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Attempts made after the last test's check (an app shutting down) still fail the run."""
+    late = _new_child_attempts()
+    netguard.child_log_path().unlink(missing_ok=True)
+    if late:
+        print(f"\nnetwork guard: child processes tried to reach non-loopback hosts after the tests: {late}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @dataclass

@@ -8,8 +8,7 @@ import pytest
 from llmft.data import group_by_dialogue, load_dialogues, read_dialogue_file
 from llmft.errors import DataError
 from tests.conftest import DIALOGSUM_DIR
-
-needs_dialogsum = pytest.mark.skipif(not DIALOGSUM_DIR.is_dir(), reason="../shared/data/dialogsum not present")
+from tests.support.require import require
 
 
 def write_jsonl(path, rows):
@@ -97,8 +96,8 @@ def test_group_by_dialogue_merges_flat_references():
     assert grouped[0].summaries == ["ref 1", "ref 2", "ref 3"]
 
 
-@needs_dialogsum
 def test_real_dialogsum_splits():
+    require(DIALOGSUM_DIR.is_dir(), f"the DialogSum copy at {DIALOGSUM_DIR}")
     test = load_dialogues(DIALOGSUM_DIR, split="test")
     assert len(test) == 500 and all(len(r.summaries) == 3 for r in test)
     flat = load_dialogues(DIALOGSUM_DIR / "dialogsum.test.flat.jsonl", group_references=True)

@@ -200,18 +200,20 @@ def test_failed_dataset_loads_are_remembered_for_a_while(tiny_models, tmp_path):
     assert len(lab.test_examples()) == len(ROWS)
 
 
-def test_models_in_memory_are_bounded(tiny_models, tmp_path, monkeypatch):
-    import llmft.prompting.lab as prompting
+def test_the_lab_loads_offered_models_within_its_memory_bound(tiny_models, tmp_path):
+    """The lab's settings reach the shared model cache: the offered models only, at most `max_models` of them.
+    (The cache's own eviction is tested in test_sources.py.)"""
+    from llmft.models import MODEL_CACHE
 
-    cleared = []
-    monkeypatch.setattr(prompting, "clear_model_cache", lambda: cleared.append(True))
-    lab = _lab(tmp_path / "none", tiny_models, max_models=1)
+    lab = _lab(tmp_path / "none", tiny_models, extra_models=[str(tiny_models.lora)], max_models=1)
+    MODEL_CACHE.clear()
     assert lab.model("").source == str(tiny_models.base)  # empty: the default model
     assert lab.model(str(tiny_models.base)) is lab.model(None)
-    assert not cleared
     assert lab.model(str(tiny_models.lora)).kind == "adapter"
-    assert cleared == [True]
-    with pytest.raises(ModelLoadError, match="no such local folder"):
+    assert len(MODEL_CACHE.keys()) == 1  # the base went when the adapter came
+    with pytest.raises(ModelLoadError, match="is not offered here"):
+        lab.model(str(tiny_models.other_base))
+    with pytest.raises(ModelLoadError, match="is not offered here"):
         lab.model(str(tmp_path / "no-model"))
 
 

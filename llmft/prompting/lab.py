@@ -58,10 +58,8 @@ class PromptingLab:
         self.embedder = embedder or SimilarityIndex()
         self.retry_after_s = retry_after_s
         self._data_lock = threading.RLock()  # the pool may load the test split inside its own load
-        self._models_lock = threading.Lock()
         self._loaded: dict[str, Any] = {}
         self._failed: dict[str, tuple[float, DataError]] = {}
-        self._models_in_memory: list[str] = []
 
     # data
 

@@ -33,6 +33,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.support import netguard
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -57,6 +59,8 @@ def guarded_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     env.update(
         LLMFT_NETGUARD="1",
         LLMFT_NETGUARD_PATH=str(_SUPPORT),
+        # Where the child reports blocked connections, for this process's tests to read (conftest).
+        LLMFT_NETGUARD_LOG=str(netguard.child_log_path()),
         PYTHONPATH=os.pathsep.join([str(_SUPPORT / "netguard_site"), str(_REPO_ROOT), env.get("PYTHONPATH", "")]),
         PYTHONUNBUFFERED="1",
         HF_HUB_OFFLINE="1",

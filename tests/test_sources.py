@@ -20,6 +20,7 @@ from llmft.errors import ModelLoadError
 from llmft.models import ModelCache, load_model, pick_device
 from llmft.sources import ModelPolicy, normalise_source
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 NOT_OFFERED = "is not offered here: choose one from the model menu"
 
 
@@ -184,3 +185,78 @@ def test_a_models_config_is_checked_before_its_weights_are_downloaded(tiny_model
         load_model("me/lora-on-unoffered-base", policy=policy, use_cache=False)
     downloads = [r for r in online_hub.requests if "/resolve/" in r]
     assert downloads and all(r.endswith("config.json") for r in downloads), downloads  # no weights asked for
+
+
+# --- the policy in the running Prompting Space ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def policed_app(tiny_models, tmp_path_factory):
+    """The Prompting Space with its allowlist on (the default) and HF_ENDPOINT at a local Hub holding a real
+    model, `me/tiny`: were the allowlist not checked first, the app would download it."""
+    from gradio_client import Client
+
+    from llmft.data import write_jsonl
+    from llmft.tiny import synthetic_dialogues
+    from tests.support.apps import guarded_env, start_app
+    from tests.support.hub_server import DEFAULT_WRITE_TOKEN, LocalHub
+
+    root = tmp_path_factory.mktemp("policed-app")
+    (root / "models").mkdir()
+    shutil.copytree(tiny_models.lora, root / "models" / "lora")  # its base, the tiny T5, is the offered default
+    (root / "probe" / "folder").mkdir(parents=True)
+    (root / "probe" / "file.txt").write_text("not a model")
+    with LocalHub() as hub:
+        from huggingface_hub import HfApi
+
+        api = HfApi(endpoint=hub.url, token=DEFAULT_WRITE_TOKEN)
+        api.create_repo("me/tiny")
+        api.upload_folder(repo_id="me/tiny", folder_path=tiny_models.base)
+        env = guarded_env()
+        for name in ("HF_HUB_OFFLINE", "LLMFT_ALLOW_ANY_MODEL", "LLMFT_MODELS"):
+            env.pop(name, None)
+        env.update(
+            HF_ENDPOINT=hub.url,
+            HF_HOME=str(root / "hf"),
+            LLMFT_BASE_MODEL=str(tiny_models.base),
+            LLMFT_MODEL_DIRS=str(root / "models"),
+            LLMFT_DATASET=str(write_jsonl(synthetic_dialogues(4), root / "dialogues.jsonl")),
+        )
+        app = start_app(REPO_ROOT / "spaces" / "prompting" / "app.py", env, timeout=150, log_path=root / "app.log")
+        try:
+            hub.requests.clear()
+            yield Client(app.url, verbose=False), hub, root
+        finally:
+            app.stop()
+
+
+def _compare_error(client, model: str) -> str:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as err:
+        client.predict(dialogue="#Person1#: Hi.\n#Person2#: Hello.", reference="", model=model,
+                       max_new_tokens=8, api_name="/compare")  # fmt: skip
+    return str(err.value)
+
+
+def test_the_app_refuses_an_unoffered_hub_id_without_asking_the_hub(policed_app):
+    client, hub, _ = policed_app
+    assert NOT_OFFERED in _compare_error(client, "me/tiny")
+    assert hub.requests == []  # not a look-up, not a download
+
+
+def test_the_app_says_the_same_for_any_path_outside_its_model_folders(policed_app, tiny_models):
+    client, _, root = policed_app
+    probes = [str(root / "probe" / "folder"), str(root / "probe" / "file.txt"), str(root / "probe" / "nothing"),
+              str(tiny_models.other_base), f"{root}/models/../probe/folder"]  # fmt: skip
+    messages = [_compare_error(client, probe) for probe in probes]
+    assert all(NOT_OFFERED in m for m in messages), messages
+    assert len(_same_message(messages, probes)) == 1, messages
+
+
+def test_the_app_loads_what_it_offers(policed_app, tiny_models):
+    client, hub, root = policed_app
+    result = client.predict(dialogue="#Person1#: Hi.\n#Person2#: Hello.", reference="",
+                            model=str(root / "models" / "lora"), max_new_tokens=8, api_name="/compare")  # fmt: skip
+    assert result[0]["model"] == str(root / "models" / "lora")
+    assert hub.requests == []  # local models never ask the Hub

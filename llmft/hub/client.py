@@ -141,7 +141,7 @@ def _connection_problem(err: BaseException) -> str | None:
 
 
 def describe_hub_failure(err: BaseException, subject: str, revision: str | None = None) -> str | None:
-    """A message for a Hub failure about `subject` (e.g. "model 'me/x'"), or None if `err` is no Hub failure.
+    """A message for a Hub failure about `subject` ("model 'me/x'"), or None if `err` is no Hub failure.
 
     Callers with more specific advice (a push's "does your token have write access") catch first.
     """
@@ -157,25 +157,26 @@ def describe_hub_failure(err: BaseException, subject: str, revision: str | None 
     )
 
     where = f"The Hub at {hub_location()}"
+    Subject = subject[:1].upper() + subject[1:]  # noqa: N806 - where the subject starts a sentence
     if isinstance(err, HFValidationError):
-        return f"{subject} is not a valid Hub id (like owner/name)."
+        return f"{Subject} is not a valid Hub id (like owner/name)."
     if isinstance(err, OfflineModeIsEnabled) or (isinstance(err, LocalEntryNotFoundError) and hub_offline()):
         return (
-            f"{subject} is not in the local cache, and HF_HUB_OFFLINE=1 forbids downloading it. "
+            f"{Subject} is not in the local cache, and HF_HUB_OFFLINE=1 forbids downloading it. "
             "Give a local folder, or unset HF_HUB_OFFLINE and try again."
         )
     if isinstance(err, LocalEntryNotFoundError):  # the Hub failed and the cache had no complete copy
         cause = err.__cause__ or err.__context__
         problem = (_connection_problem(cause) if cause else None) or "could not be used"
-        return f"{subject} is not in the local cache, and the Hub at {hub_location()} {problem}. Try again later."
+        return f"{Subject} is not in the local cache, and the Hub at {hub_location()} {problem}. Try again later."
     if isinstance(err, RevisionNotFoundError):
-        return f"{subject} has no revision '{revision}' on the Hub ({hub_location()})."
+        return f"{Subject} has no revision '{revision}' on the Hub ({hub_location()})."
     if isinstance(err, GatedRepoError):
-        return f"{subject} is gated on the Hub ({hub_location()}): accept its terms on its page and set HF_TOKEN."
+        return f"{Subject} is gated on the Hub ({hub_location()}): accept its terms on its page and set HF_TOKEN."
     if isinstance(err, RepositoryNotFoundError):
-        return f"{subject} was not found on the Hub ({hub_location()}), or it is private and HF_TOKEN is not set."
+        return f"{Subject} was not found on the Hub ({hub_location()}), or it is private and HF_TOKEN is not set."
     if isinstance(err, RemoteEntryNotFoundError):
-        return f"{subject} lacks a file it needs on the Hub ({hub_location()})."
+        return f"{Subject} lacks a file it needs on the Hub ({hub_location()})."
     if isinstance(err, HfHubHTTPError):
         status = err.response.status_code if err.response is not None else None
         if status in (401, 403):
@@ -195,7 +196,8 @@ def hub_errors(
 ) -> Iterator[None]:
     """Inside, Hub and connection failures become `error(message)`; the package's own errors pass through.
 
-    `with hub_errors(f"model '{repo_id}'", ModelLoadError): snapshot_download(...)`
+    `with hub_errors(f"model '{repo_id}'", ModelLoadError): snapshot_download(...)` (`subject` in lower case:
+    it is capitalised where it starts a sentence).
     """
     try:
         yield

@@ -145,6 +145,7 @@ def _headings(elements: list[Any], fallback: str) -> tuple[dict[int, str], str]:
 
 def chunk_document(path: str | Path, max_chars: int = 1000) -> list[Chunk]:
     """Partition `path` and cut it into section chunks of at most `max_chars` characters."""
+    prepare_unstructured()
     from unstructured.chunking.title import chunk_by_title
 
     path = Path(path).resolve()

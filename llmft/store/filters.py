@@ -15,7 +15,8 @@ from typing import Any
 
 _NUMBER = r"(\d[\d,]*(?:\.\d+)?)"
 # A number that is not part of a longer one and not followed by a unit other than money.
-_UNITS = r"stars?|%|percent|gb|tb|mb|mp|kg|g\b|lbs?|oz|ml|l\b|inch|inches|cm|mm|m\b|people|person|year|month|day"
+_UNITS = (r"stars?|%|percent|gb|tb|mb|mp|kg|g\b|lbs?|oz|ml|l\b|lit[er]{2}s?|inch|inches|cm|mm|m\b|people|persons?|"
+          r"years?|months?|days?|hours?|hrs?|minutes?|mah|w\b|hz|cups?|degrees?|items?|pieces?")
 _MONEY = rf"\$?\s*{_NUMBER}(?!\d|[.,]\d)(?!\s*(?:{_UNITS}))"
 _PRICE_WORDS = re.compile(r"\$|\b(?:price[sd]?|cost[s]?|dollars?|usd|budget|spend|cheap\w*|expensive|afford\w*|pay)\b")
 _BETWEEN = re.compile(rf"(?:between|from)\s+{_MONEY}\s*(?:and|to|-)\s*{_MONEY}|\${_NUMBER}\s*(?:-|to)\s*\$?{_NUMBER}")
@@ -24,7 +25,7 @@ _MAX_STRONG = re.compile(rf"(?:under|below|cheaper than|less than|lower than|at 
                          rf"|within|<=?)\s*{_MONEY}|{_MONEY}\s*(?:dollars\s*)?(?:or less|or under|or cheaper|max)")
 _MIN_STRONG = re.compile(rf"(?:over|above|more than|at least|greater than|min(?:imum)?|pricier than|"
                          rf"more expensive than|>=?)\s*{_MONEY}|{_MONEY}\s*(?:dollars\s*)?(?:or more|and up|plus)")
-_WEAK = {"less than", "at most", "up to", "no more than", "max", "maximum", "within", "more than", "at least",
+_WEAK = {"at most", "up to", "no more than", "max", "maximum", "within", "more than", "at least",
          "greater than", "min", "minimum"}
 _OR_MORE = r"(?:\s*(?:or more|and up|or above|or better))?"
 _RATING = re.compile(rf"(?:rated|rating)(?: of)?\s*(?:at least|above|over|>=?)?\s*(\d(?:\.\d)?)(?!\d)\s*\+?\s*"

@@ -16,6 +16,16 @@ from typing import Any
 from llmft.errors import StoreError
 
 _prepared = False
+_OPT_OUTS = (("SCARF_NO_ANALYTICS", "true"), ("DO_NOT_TRACK", "true"), ("UNSTRUCTURED_DISABLE_NOTICE", "1"))
+
+
+def _opt_out() -> None:
+    for name, value in _OPT_OUTS:
+        if not os.environ.get(name, "").strip():  # unstructured reads an empty value as "not opted out"
+            os.environ[name] = value
+
+
+_opt_out()  # at import too: whatever of ours imports unstructured first, this module was imported before it
 
 
 def prepare_unstructured() -> None:
@@ -23,8 +33,7 @@ def prepare_unstructured() -> None:
     global _prepared
     if _prepared:
         return
-    for name, value in (("SCARF_NO_ANALYTICS", "true"), ("DO_NOT_TRACK", "true"), ("UNSTRUCTURED_DISABLE_NOTICE", "1")):
-        os.environ.setdefault(name, value)
+    _opt_out()
     import unstructured.nlp.tokenize as tokenize  # after the variables: the import itself may ping
 
     exclude = list(getattr(tokenize, "_SPACY_EXCLUDE", ["ner", "lemmatizer", "attribute_ruler"]))

@@ -75,15 +75,13 @@ def _bound_timeouts(request: Any) -> None:
 
 
 def _client_factory() -> Any:
-    import httpx
-    from huggingface_hub.utils._http import hf_request_event_hook
+    """huggingface_hub's own default client (its offline check, request ids), plus the bound."""
+    from huggingface_hub.utils import _http  # no public way to extend the default client; pinned in requirements
 
-    # As huggingface_hub's default_client_factory, plus the bound (its own hook still runs first).
-    return httpx.Client(
-        event_hooks={"request": [hf_request_event_hook, _bound_timeouts]},
-        follow_redirects=True,
-        timeout=DEFAULT_HUB_TIMEOUT,
-    )
+    client = _http.default_client_factory()
+    hooks = client.event_hooks
+    client.event_hooks = {**hooks, "request": [*hooks.get("request", []), _bound_timeouts]}
+    return client
 
 
 def install_timeouts() -> None:
@@ -197,8 +195,10 @@ def hub_errors(
     """Inside, Hub and connection failures become `error(message)`; the package's own errors pass through.
 
     `with hub_errors(f"model '{repo_id}'", ModelLoadError): snapshot_download(...)` (`subject` in lower case:
-    it is capitalised where it starts a sentence).
+    it is capitalised where it starts a sentence). Entering it also installs the timeouts, so the calls
+    inside are bounded even when they build no `hub_api()` (snapshot_download, hf_hub_download, ...).
     """
+    install_timeouts()
     try:
         yield
     except LlmftError:

@@ -138,9 +138,10 @@ def explain(
 
 @gradio_errors
 def models(base_model: str | None = None, full_model: str | None = None, adapters: str | None = None) -> tuple:
-    """Load the variants: per variant its source, base, whether it is available (and why not); then a note."""
+    """Load the variants: JSON with, per variant, its source, base, availability (or why not) and the id of its
+    base weights in memory, and how many bases were ever loaded; then a note for the page."""
     rows = SUMMARIZER.status(_specs(base_model, full_model, adapters))
-    return rows, models_note(rows)
+    return {"variants": rows, "bases_loaded": SUMMARIZER.models.base_loads}, models_note(rows)
 
 
 @gradio_errors

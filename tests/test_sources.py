@@ -253,6 +253,8 @@ def test_the_app_says_the_same_for_any_path_outside_its_model_folders(policed_ap
     messages = [_compare_error(client, probe) for probe in probes]
     assert all(NOT_OFFERED in m for m in messages), messages
     assert len(_same_message(messages, probes)) == 1, messages
+    assert "is too long for a Hub id" in _compare_error(client, "a" * 300)  # not "Unexpected error (OSError ...)"
+    assert "contains a control character" in _compare_error(client, "me/tiny\x00")
 
 
 def test_the_app_loads_what_it_offers(policed_app, tiny_models):

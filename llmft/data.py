@@ -205,7 +205,9 @@ def _load_hub_dataset(dataset_id: str, split: str, require_summary: bool) -> lis
     try:  # every request datasets makes goes through huggingface_hub's session: bounded by LLMFT_HUB_TIMEOUT
         rows = datasets.load_dataset(dataset_id, split=split)
     except Exception as err:  # datasets raises many types; the user needs the id and a way out
-        offline = " (HF_HUB_OFFLINE is set)" if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
+        from llmft.hub.client import hub_offline
+
+        offline = " (HF_HUB_OFFLINE is set)" if hub_offline() else ""
         raise DataError(
             f"Could not load dataset '{dataset_id}' split '{split}' from the Hub{offline}: "
             f"{type(err).__name__}: {err}. Give a local folder or .jsonl/.csv file instead."

@@ -9,8 +9,13 @@ create repos, commit and download, so tests can push and pull for real against
   files, so no LFS/Xet transfer ever happens (fine for tiny test models);
 - every commit keeps a full snapshot ``{path: blob oid}``: old commit shas stay downloadable;
 - one user owns every token; any known token reads private repos, ``write_tokens`` write;
-  no pull requests, tags, gating, pagination or card metadata;
+  no pull requests, tags, gating or pagination; ``validate-yaml`` checks a card's metadata as the
+  Hub does for the fields our cards write (``tests.support.card_metadata``);
 - new repos start with an "initial commit" holding ``.gitattributes``, as on the Hub.
+
+Test hooks: ``hub.requests`` lists every request received ("GET /api/models/me/x"), and
+``hub.interrupt_downloads(filename, "stop" | "stall")`` makes the server go down or silent halfway
+through sending that file.
 
 Use ``with LocalHub() as hub: HfApi(endpoint=hub.url, token=DEFAULT_WRITE_TOKEN)...``, or
 ``python -m tests.support.hub_server --port 8900``. ``LOCALHUB_VERBOSE=1`` logs each request.
@@ -270,7 +275,10 @@ class LocalHub:
         if p == ["api", "whoami-v2"]:
             return self._whoami(req.token)
         if p == ["api", "validate-yaml"] and method == "POST":  # create_commit checks README.md with it
-            return _json({"errors": [], "warnings": []})
+            from tests.support.card_metadata import validate_card_metadata
+
+            errors = validate_card_metadata(json.loads(req.body or b"{}").get("content", ""))
+            return _json({"errors": [{"message": e} for e in errors], "warnings": []}, 400 if errors else 200)
         if p == ["api", "repos", "create"] and method == "POST":
             return self._create_repo(req)
         if p == ["api", "repos", "delete"] and method == "DELETE":

@@ -79,11 +79,10 @@ class SearchResult:
 def check_question(question: str) -> str:
     if not isinstance(question, str) or not question.strip():
         raise StoreError("the question is empty: ask about a product, a price or a store policy")
-    question = " ".join(question.split())
-    if len(question) > MAX_QUESTION_CHARS:
+    if len(question) > MAX_QUESTION_CHARS:  # the length as typed: that is what the person can see and cut
         raise StoreError(f"the question has {len(question):,} characters; the limit is {MAX_QUESTION_CHARS:,} "
                          "(ask about one thing at a time)")
-    return question
+    return " ".join(question.split())
 
 
 def _user_turns(history: Sequence[Any]) -> list[str]:

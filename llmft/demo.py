@@ -4,7 +4,8 @@
 (within a few seconds), 1 otherwise. `python -m llmft.demo build DIR` writes a tiny T5 and synthetic
 DialogSum-shaped dialogues (`llmft.tiny.write_tiny_project`), fine-tunes it fully and with LoRA
 through the real training code (`python -m llmft.training`, the tiny recipes), and prints `export ...`
-lines that point the apps at the result. A build that finished is reused.
+lines that point the apps at the result. A build that finished is reused. Each model folder it
+builds holds `llmft_demo.json` ({"demo": true, ...}): the apps read it to say the model is the demo one.
 
 The tiny model learns the synthetic dialogues' one-sentence summaries in about a minute on a CPU:
 enough to use every feature of the apps offline, not a summariser for real conversations.
@@ -19,10 +20,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from llmft.apps.demo_note import DEMO_MARKER
+from llmft.files import write_json_atomic
 from llmft.models import DEFAULT_BASE_MODEL
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DONE_MARKER = ".demo-complete"
+DEMO_WHAT = "tiny T5 trained on synthetic dialogues by llmft.demo"
 
 
 def hub_reachable(model_id: str = DEFAULT_BASE_MODEL, timeout: float = 5.0) -> bool:
@@ -67,8 +71,10 @@ def build_demo(out_dir: str | Path) -> dict[str, str]:
     if (out_dir / DONE_MARKER).is_file():
         return settings
     model, data = write_tiny_project(out_dir, rows=64)
-    _train("full.yaml", model, data, out_dir / "full")
-    _train("lora.yaml", model, data, out_dir / "lora")
+    for method in ("full", "lora"):
+        _train(f"{method}.yaml", model, data, out_dir / method)
+        # The apps read this marker to tell their user the answering model is the demo one.
+        write_json_atomic(out_dir / method / DEMO_MARKER, {"demo": True, "what": DEMO_WHAT})
     (out_dir / DONE_MARKER).write_text("ok\n")
     return settings
 

@@ -153,6 +153,23 @@ def test_errors_are_clear_and_come_before_any_work(project, tmp_path, monkeypatc
     assert not out.exists(), "a run that failed its checks must not create its folder"
 
 
+def test_publishing_names_the_base_model_by_hub_id_or_not_at_all(project, tmp_path, monkeypatch):
+    from llmft.training.arguments import check_base_model_id
+
+    monkeypatch.setenv("HF_TOKEN", "hf_test_write_token")
+    train = load_script("train").main
+    out = tmp_path / "run"
+    push = {"push_to_hub": "true", "hub_model_id": "me/x"}
+    with pytest.raises(ConfigError, match=r"is a local folder: a pushed adapter must name its base by Hub id"):
+        train(train_argv(project, "lora", out, **push))
+    with pytest.raises(ConfigError, match=r"hub_base_model_id must be a Hub id like google/flan-t5-base, not '/"):
+        train(train_argv(project, "lora", out, hub_base_model_id=tmp_path, **push))
+    assert not out.exists(), "refused before any work"
+    assert check_base_model_id(str(project.base), None, "full") is None  # a full model's card leaves it out
+    assert check_base_model_id(str(project.base), "google/flan-t5-small", "lora") == "google/flan-t5-small"
+    assert check_base_model_id("google/flan-t5-base", None, "lora") == "google/flan-t5-base"
+
+
 def test_output_dir_of_another_run_is_refused_unless_overwrite(project, tmp_path):
     train = load_script("train").main
     out = tmp_path / "run"

@@ -79,32 +79,40 @@ def test_trained_models_round_trip_through_the_hub(local_hub, tmp_path):
     full_local = generate(load_model(str(full_dir), use_cache=False), prompts, SETTINGS)
     assert generate(load_model("me/tiny-t5-dialogsum-full", use_cache=False), prompts, SETTINGS) == full_local
 
-    # The card: base model, licence, recipe, and a model-index holding the measured ROUGE.
+    # The card: base model, recipe, and a model-index of the ROUGE this run measured, on its data and split.
     card = ModelCard.load("me/tiny-t5-dialogsum-lora")
     assert card.data.base_model == "me/tiny-t5" and card.data.library_name == "peft"
-    assert card.data.license == "cc-by-nc-sa-4.0"
+    assert card.data.license is None and "This card sets no licence" in card.content  # the data is not DialogSum
     measured = json.loads((lora_dir / "eval" / "results.json").read_text())["models"]["lora"]["rouge"]
     index = {r.metric_name: r.metric_value for r in card.data.eval_results}
     assert index == {name: round(value, 4) for name, value in measured.items()}
+    assert {(r.dataset_name, r.dataset_split) for r in card.data.eval_results} == {("data", "test")}
+    assert "on 16 dialogues of the `test` split of `data`" in card.content
+    assert "trained to summarise dialogues on 16 dialogues of the `train` split of `data`" in card.content
     metadata = yaml.safe_load(card.content.split("---")[1])
     assert metadata["model-index"][0]["results"][0]["task"]["type"] == "summarization"
-    assert "lora_r: 4" in card.content and "CC BY-NC-SA 4.0" in card.content
+    assert "lora_r: 4" in card.content and str(tmp_path) not in card.content
 
-    # Merged from the Hub adapter and pushed: a full model generating what the adapter does.
+    # Merged from the Hub adapter and pushed: a full model generating what the adapter does. Not evaluated,
+    # its card has no scores (the adapter's are not copied); with --evaluate, it has its own.
     merged_dir = tmp_path / "merged"
-    load_script("merge").main(
-        [
-            "--adapter",
-            "me/tiny-t5-dialogsum-lora",
-            "--output_dir",
-            str(merged_dir),
-            "--push_to_hub",
-            "--hub_model_id",
-            "me/tiny-t5-dialogsum-lora-merged",
-        ]
-    )
+    merge = ["--adapter", "me/tiny-t5-dialogsum-lora", "--output_dir", str(merged_dir), "--push_to_hub"]
+    load_script("merge").main([*merge, "--hub_model_id", "me/tiny-t5-dialogsum-lora-merged"])
     merged = load_model("me/tiny-t5-dialogsum-lora-merged", use_cache=False)
     assert merged.kind == "model" and generate(merged, prompts, SETTINGS) == local_out
     merged_card = ModelCard.load("me/tiny-t5-dialogsum-lora-merged")
     assert merged_card.data.base_model == "me/tiny-t5" and "merged" in merged_card.data.tags
-    assert {r.metric_name: r.metric_value for r in merged_card.data.eval_results} == index  # the adapter's scores
+    assert merged_card.data.eval_results is None and "This model was not evaluated" in merged_card.content
+
+    data_flags = ["--dataset_name", str(project.data), "--max_test_samples", "8", "--overwrite_output_dir"]
+    load_script("merge").main([*merge, "--hub_model_id", "me/merged-scored", "--evaluate", *data_flags])
+    scored_card = ModelCard.load("me/merged-scored")
+    own = json.loads((merged_dir / "eval" / "results.json").read_text())
+    assert own["rows"] == 8 and own["models"]["merged"]["kind"] == "model"  # the merged weights, scored
+    assert {r.metric_name: r.metric_value for r in scored_card.data.eval_results} == {
+        name: round(value, 4) for name, value in own["models"]["merged"]["rouge"].items()
+    } | {
+        f"{name}_multi_ref": round(value, 4)
+        for name, value in (own["models"]["merged"]["rouge_multi_ref"] or {}).items()
+    }
+    assert "on 8 dialogues of the `test` split of `data`" in scored_card.content

@@ -14,6 +14,7 @@ One process is enough (generation is batched); `accelerate launch` is not needed
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from llmft.evaluation import evaluate_model, results_table, write_evaluation
 from llmft.models import GenerationSettings, load_model
 from llmft.prompts import MAX_SOURCE_TOKENS
 from llmft.recipes import parse_args
+from llmft.training.logs import setup_logging
+
+logger = logging.getLogger("llmft.evaluate")
 
 
 @dataclass
@@ -63,6 +67,7 @@ def parse_models(specs: list[str]) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     (args,) = parse_args((EvalArguments,), argv, __doc__)
+    setup_logging()
     models = parse_models(args.models)
     baseline = args.baseline or next(iter(models))
     if baseline not in models:
@@ -93,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     if any(e.multi for e in evaluations.values()):
         print("\nBest of all references (multi-reference ROUGE, %):")
         print(results_table(evaluations, baseline, multi=True))
-    print(f"\nWrote {Path(args.output_dir) / 'predictions.csv'}, results.json and rouge.png")
+    logger.info(f"Wrote {Path(args.output_dir) / 'predictions.csv'}, results.json and rouge.png")
     return 0
 
 

@@ -1,30 +1,34 @@
-r"""Merge a LoRA adapter into its base model and save a full checkpoint (optionally push it).
+r"""Merge a LoRA adapter into its base model and save a full checkpoint (optionally score it and push it).
 
     python training/merge.py --adapter outputs/flan-t5-base-lora --output_dir outputs/flan-t5-base-lora-merged
-    python training/merge.py --adapter you/flan-t5-base-dialogsum-lora --output_dir merged \
+    python training/merge.py --adapter you/flan-t5-base-dialogsum-lora --output_dir merged --evaluate \
         --push_to_hub --hub_model_id you/flan-t5-base-dialogsum-lora-merged
 
 The merged model generates what the adapter on its base does, loads without peft, and runs a little
 faster (no adapter branch). The base comes from the adapter's adapter_config.json unless --base_model
-names it (it must be the same model). If the adapter folder holds evaluation results (eval/results.json,
-written by train.py), the merged model's card reports them.
+names it (it must be the same model). `--evaluate` scores the merged model itself on the test split
+(`--dataset_name`, default the adapter's training data) and writes `<output_dir>/eval/`; only then does
+its card carry scores (an adapter's scores are not copied: they were measured on other weights).
 """
 
 from __future__ import annotations
 
 import json
-import shutil
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
+from llmft.data import DEFAULT_DATASET, load_dialogues
 from llmft.errors import ConfigError, run_cli
-from llmft.hub import model_card, push_folder
-from llmft.hub.cards import dataset_label, rouge_for_card
-from llmft.hub.publish import stage_for_push
-from llmft.models import load_model, resolve_source
+from llmft.models import GenerationSettings, load_model, resolve_source
+from llmft.prompts import MAX_SOURCE_TOKENS
 from llmft.recipes import parse_args
 from llmft.training import RUN_CONFIG, check_output_dir, check_push_settings, count_parameters, prepare_output_dir
+from llmft.training.arguments import check_base_model_id
+from llmft.training.logs import setup_logging
+
+logger = logging.getLogger("llmft.merge")
 
 
 @dataclass
@@ -38,27 +42,41 @@ class MergeArguments:
     dtype: Literal["float32", "bfloat16", "float16"] = field(
         default="float32", metadata={"help": "saved weights' type"}
     )
+    evaluate: bool = field(
+        default=False, metadata={"help": "score the merged model with ROUGE on test_split (its card's scores)"}
+    )
+    dataset_name: str | None = field(
+        default=None, metadata={"help": "data to score on (default: the adapter's training data, else DialogSum)"}
+    )
+    test_split: str = field(default="test", metadata={"help": "split to score with --evaluate"})
+    max_test_samples: int | None = field(default=None, metadata={"help": "score only the first N dialogues"})
+    per_device_eval_batch_size: int = field(default=16, metadata={"help": "dialogues per generate call"})
+    generation_max_new_tokens: int = field(default=128, metadata={"help": "summary length limit when scoring"})
+    generation_num_beams: int = field(default=1, metadata={"help": "beams when scoring (1: greedy)"})
     push_to_hub: bool = field(default=False, metadata={"help": "push the merged model and a card"})
     hub_model_id: str | None = field(default=None, metadata={"help": "repository to push to"})
     hub_private: bool = field(default=False, metadata={"help": "create the repository as private"})
+    hub_base_model_id: str | None = field(
+        default=None, metadata={"help": "the base's Hub id for the card, when the adapter's base is a folder"}
+    )
 
 
-def adapter_scores(folder: Path) -> dict[str, float] | None:
-    """The adapter's measured ROUGE: from train.py's eval/results.json, or from its model card's model-index."""
-    results_file = folder / "eval" / "results.json"
-    if results_file.is_file():
-        results = json.loads(results_file.read_text(encoding="utf-8"))
-        return rouge_for_card(results, next(iter(results["models"])))
+def adapter_recipe(folder: Path) -> dict[str, Any]:
+    """What the adapter's run recorded: train.py's run_config.json, or the `datasets` of its pushed card."""
+    recipe_file = folder / RUN_CONFIG
+    if recipe_file.is_file():
+        return json.loads(recipe_file.read_text(encoding="utf-8"))
     if (folder / "README.md").is_file():
         from huggingface_hub import ModelCard
 
-        eval_results = ModelCard.load(folder / "README.md").data.eval_results or []
-        return {result.metric_name: result.metric_value for result in eval_results} or None
-    return None
+        datasets = ModelCard.load(folder / "README.md").data.datasets or []
+        return {"dataset_name": datasets[0]} if datasets else {}
+    return {}
 
 
 def main(argv: list[str] | None = None) -> int:
     (args,) = parse_args((MergeArguments,), argv, __doc__)
+    setup_logging()
     if not args.adapter or not args.output_dir:
         raise ConfigError("Give --adapter (a LoRA adapter folder or Hub id) and --output_dir.")
     check_push_settings(args)  # type: ignore[arg-type]  (same push fields as TrainArguments)
@@ -70,39 +88,60 @@ def main(argv: list[str] | None = None) -> int:
     loaded = load_model(args.adapter, base_model=args.base_model, device="cpu", use_cache=False)  # fp32 on CPU
     if loaded.kind != "adapter":
         raise ConfigError(f"'{args.adapter}' is a full model, not a LoRA adapter: there is nothing to merge.")
+    base_id = (
+        check_base_model_id(loaded.base_model, args.hub_base_model_id, "lora-merged") if args.push_to_hub else None
+    )
+    recipe = adapter_recipe(resolve_source(args.adapter))
+    dataset = args.dataset_name or recipe.get("dataset_name") or DEFAULT_DATASET
+    # Loaded before merging, so that a missing split fails first. Grouped: several references per dialogue.
+    test_rows = (
+        load_dialogues(dataset, args.test_split, limit=args.max_test_samples, group_references=True)
+        if args.evaluate
+        else []
+    )
+
     merged = loaded.model.merge_and_unload()  # W + (alpha / r) * B @ A, folded into each target weight
     merged.to(getattr(torch, args.dtype))
     output_dir = prepare_output_dir(args.output_dir, run_config, args.overwrite_output_dir)
     merged.save_pretrained(output_dir, safe_serialization=True)
     loaded.tokenizer.save_pretrained(output_dir)
-    print(f"Merged {args.adapter} into {loaded.base_model}: {count_parameters(merged)[1]:,} parameters -> {output_dir}")
+    logger.info(
+        f"Merged {args.adapter} into {loaded.base_model}: {count_parameters(merged)[1]:,} parameters -> {output_dir}"
+    )
+    del merged, loaded
+
+    results = None
+    if args.evaluate:
+        from llmft.evaluation import evaluate_saved_model
+
+        settings = GenerationSettings(
+            max_new_tokens=args.generation_max_new_tokens, num_beams=args.generation_num_beams
+        )
+        results = evaluate_saved_model(
+            output_dir,
+            "merged",
+            test_rows,
+            dataset,
+            args.test_split,
+            settings,
+            batch_size=args.per_device_eval_batch_size,
+            max_input_tokens=int(recipe.get("max_source_length") or MAX_SOURCE_TOKENS),
+        )
 
     if args.push_to_hub:
-        adapter_folder = resolve_source(args.adapter)
-        recipe_file = adapter_folder / RUN_CONFIG
-        recipe = json.loads(recipe_file.read_text()) if recipe_file.is_file() else run_config
-        metrics = adapter_scores(adapter_folder)
-        card = model_card(
+        from llmft.hub import publish_model
+
+        publish_model(
+            output_dir,
             args.hub_model_id,
-            loaded.base_model,
             "lora-merged",
-            dataset=dataset_label(recipe.get("dataset_name", "knkarthick/dialogsum")),
-            metrics=metrics,
-            recipe=recipe,
+            base_model=base_id,
+            dataset=dataset,
+            results=results,
+            recipe={**recipe, **run_config},
+            private=args.hub_private,
+            commit_message=f"Merge LoRA adapter {args.adapter} into {base_id or 'its base model'}",
         )
-        (output_dir / "README.md").write_text(card, encoding="utf-8")
-        staging = stage_for_push(output_dir, output_dir / ".push")
-        try:
-            pushed = push_folder(
-                staging,
-                args.hub_model_id,
-                private=args.hub_private,
-                model_card=card,
-                commit_message=f"Merge LoRA adapter {args.adapter} into {loaded.base_model}",
-            )
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        print(f"Pushed to {pushed.repo_url} (commit {pushed.commit_sha[:10]}).")
     return 0
 
 

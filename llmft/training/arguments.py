@@ -101,6 +101,10 @@ class TrainArguments:
     push_to_hub: bool = field(default=False, metadata={"help": "push the model (or adapter) and its card when done"})
     hub_model_id: str | None = field(default=None, metadata={"help": "repository to push to, like you/name"})
     hub_private: bool = field(default=False, metadata={"help": "create the Hub repository as private"})
+    hub_base_model_id: str | None = field(
+        default=None,
+        metadata={"help": "the base model's Hub id, for the card and the pushed adapter, when training from a folder"},
+    )
 
     def __post_init__(self) -> None:
         positive = {
@@ -146,6 +150,7 @@ OPERATIONAL_KEYS = frozenset(
         "push_to_hub",
         "hub_model_id",
         "hub_private",
+        "hub_base_model_id",
         "per_device_eval_batch_size",
         "max_eval_samples",
         "max_test_samples",
@@ -162,6 +167,8 @@ def resolve_defaults(model_args: ModelArguments, train_args: TrainArguments) -> 
     if not train_args.output_dir:
         raise ConfigError("Set output_dir (in the recipe or with --output_dir): the run needs a folder.")
     check_push_settings(train_args)
+    if train_args.push_to_hub:
+        check_base_model_id(model_args.model_name_or_path, train_args.hub_base_model_id, model_args.method)
 
 
 def check_push_settings(train_args: TrainArguments) -> None:
@@ -177,3 +184,27 @@ def check_push_settings(train_args: TrainArguments) -> None:
             f"Pushing to '{train_args.hub_model_id}' needs a Hub token with write access: "
             "set HF_TOKEN or run `hf auth login` before training (or drop --push_to_hub)."
         )
+
+
+def check_base_model_id(base: str, hub_base_model_id: str | None, method: str) -> str | None:
+    """The base model's Hub id for publishing: `hub_base_model_id`, or `base` when it is one.
+
+    A base loaded from a folder has no Hub id unless one is given. A full model's card then leaves
+    `base_model` out; an adapter cannot be published that way (its config would name a folder on this
+    machine, and nobody could load it), so that is refused before any training.
+    """
+    from llmft.hub.cards import as_hub_id
+
+    if hub_base_model_id is not None:
+        if as_hub_id(hub_base_model_id) is None:
+            raise ConfigError(
+                f"hub_base_model_id must be a Hub id like google/flan-t5-base, not '{hub_base_model_id}'."
+            )
+        return hub_base_model_id
+    hub_id = as_hub_id(base)
+    if hub_id is None and method == "lora":
+        raise ConfigError(
+            f"The base model '{base}' is a local folder: a pushed adapter must name its base by Hub id. "
+            "Pass --hub_base_model_id (like google/flan-t5-base) with the id that folder holds."
+        )
+    return hub_id

@@ -12,7 +12,13 @@ from accelerate.logging import get_logger
 from llmft.data import load_dialogues
 from llmft.errors import ConfigError
 from llmft.recipes import as_flat_dict, parse_args
-from llmft.training.arguments import DataArguments, ModelArguments, TrainArguments, resolve_defaults
+from llmft.training.arguments import (
+    DataArguments,
+    ModelArguments,
+    TrainArguments,
+    check_base_model_id,
+    resolve_defaults,
+)
 from llmft.training.batches import build_dataloaders
 from llmft.training.checkpoints import (
     read_training_state,
@@ -125,23 +131,28 @@ def main(argv: list[str] | None = None, usage: str | None = None) -> int:
         )
     accelerator.wait_for_everyone()
 
-    # 6. Publish, only once training and evaluation have succeeded.
+    # 6. Publish, only once training and evaluation have succeeded: a card from what this run measured.
     if args.push_to_hub and accelerator.is_main_process:
-        from llmft.hub import model_card
-        from llmft.hub.cards import dataset_label, rouge_for_card
-        from llmft.hub.publish import push_run
+        from llmft.hub import publish_model
 
-        card = model_card(
+        base_id = check_base_model_id(model_args.model_name_or_path, args.hub_base_model_id, model_args.method)
+        if base_id is None:
+            logger.warning(
+                f"The base model '{model_args.model_name_or_path}' is a local folder and --hub_base_model_id is not "
+                "set: the card leaves base_model out."
+            )
+        publish_model(
+            output_dir,
             args.hub_model_id,
-            model_args.model_name_or_path,
             model_args.method,
-            dataset=dataset_label(data_args.dataset_name),
-            metrics=rouge_for_card(results, model_args.method) if results else None,
+            base_model=base_id,
+            dataset=data_args.dataset_name,
+            results=results,
             recipe=run_config,
             trainable=(trainable, total),
+            training_rows=len(train_rows),
+            private=args.hub_private,
+            commit_message=f"{model_args.method} fine-tune of {base_id or 'a local base model'}",
         )
-        message = f"{model_args.method} fine-tune of {model_args.model_name_or_path}"
-        pushed = push_run(output_dir, args.hub_model_id, card, private=args.hub_private, commit_message=message)
-        logger.info(f"Pushed to {pushed.repo_url} (commit {pushed.commit_sha[:10]}).")
     accelerator.end_training()  # closes the trackers and, under DDP, the process group: last
     return 0

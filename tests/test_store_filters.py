@@ -23,6 +23,7 @@ VOCABULARY = Vocabulary.from_products(PRODUCTS)
         ("a tent for more than 2 people", "category = tents"),  # 2 people is not a price
         ("a smartwatch with 7 days of battery", "category = smartwatches"),
         ("what is your return policy?", ""),
+        ("Is the Orbit Lite in stock?", "brand = Orbit"),  # about one product: no stock filter to hide it
     ],
 )
 def test_parse(question: str, described: str) -> None:

@@ -181,7 +181,8 @@ def parse_constraints(question: str, vocabulary: Vocabulary) -> Constraints:
         found.max_price = _price(text_rest, _MAX_STRONG, price_context)
     if found.min_price is None:
         found.min_price = _price(text_rest, _MIN_STRONG, price_context)
-    found.in_stock = bool(_IN_STOCK.search(text))
+    # "Is the Galaxy S8 in stock?" asks about one product: filtering on stock would hide the very product asked about.
+    found.in_stock = bool(_IN_STOCK.search(text)) and not re.match(r"(?:is|are|was|were)\b", text)
     found.sort = next((name for name, pattern in _SORTS if pattern.search(text)), None)
     claimed = [False] * len(text)
     spans: list[tuple[int, int]] = []

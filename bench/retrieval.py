@@ -1,0 +1,152 @@
+"""Speed of the shop knowledge base: search latency with 10,000 records, and ingestion throughput with MiniLM.
+
+    python bench/retrieval.py                       # 10,000 records, 200 timed searches per mode
+    python bench/retrieval.py --records 20000 --dtype bfloat16
+
+Latency, end to end as the chatbot calls it (`Retriever.search`: embed the question, parse constraints, BM25,
+Chroma vector query, filters, fusion), p50 and p95 over the questions of bench/rag_questions.jsonl, repeated,
+after a warm-up. The 10,000 records are the real ../shared/data/products records (194 + 20 products, 377
+manual chunks) repeated with new ids, and for the copies a vector = the original's + small noise, renormalised
+(embedding 10,000 texts would take minutes and not change what a query costs). Baseline: `vector` mode (embed +
+Chroma only); target (issue 9) p50 under 30 ms for hybrid.
+
+Ingestion throughput: the Contoso manual chunks (about 1,000 characters, about 200 MiniLM tokens each) embedded
+in batches of 64 and written to Chroma, in chunks per second. Target (issue 9): 80 or more.
+The last line is a one-line summary with the ratio hybrid p50 / vector p50.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from llmft.store import KnowledgeBase, StoreSettings  # noqa: E402
+from llmft.store.chroma import Record  # noqa: E402
+from llmft.store.embeddings import Embedder  # noqa: E402
+from llmft.store.retrieval import Retriever  # noqa: E402
+
+DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "products"
+QUESTIONS = Path(__file__).resolve().parent / "rag_questions.jsonl"
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()}, {os.cpu_count()} CPUs"
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def throughput(kb: KnowledgeBase, data: Path) -> tuple[float, int, float]:
+    """(chunks per second, chunks, mean tokens per chunk) for embedding + writing the Contoso manuals."""
+    started = time.perf_counter()
+    summary = kb.ingest([], [data / "contoso" / "manuals"], progress=False)
+    total = time.perf_counter() - started
+    texts = [r.text for r in kb.collection.records()]
+    tokenizer = kb.embedder.model.tokenizer
+    tokens = statistics.mean(len(tokenizer(t)["input_ids"]) for t in texts)
+    print(f"ingestion: {summary.records_added} chunks, mean {statistics.mean(map(len, texts)):.0f} characters = "
+          f"{tokens:.0f} tokens (MiniLM truncates at 256); partition + embed + write {total:.1f} s, of which "
+          f"embed + write {summary.embed_seconds:.1f} s = {summary.records_added / summary.embed_seconds:.1f} chunks/s")
+    return summary.records_added / summary.embed_seconds, summary.records_added, tokens
+
+
+def grow(source: KnowledgeBase, target: KnowledgeBase, records: int, seed: int = 0) -> None:
+    """Fill `target` with `records` copies of `source`'s records (new ids, jittered vectors)."""
+    got = source.collection.collection.get(include=["documents", "metadatas", "embeddings"])
+    rng = np.random.default_rng(seed)
+    base = np.asarray(got["embeddings"], dtype=np.float32)
+    written = 0
+    copy = 0
+    while written < records:
+        n = min(len(base), records - written)
+        vectors = base[:n] + (rng.normal(0, 0.02, size=(n, base.shape[1])).astype(np.float32) if copy else 0)
+        vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        batch = []
+        for i in range(n):
+            meta = dict(got["metadatas"][i])
+            if copy and meta.get("kind") == "product":
+                meta["product_id"] = f"{meta['product_id']}-{copy}"
+            meta["source_key"] = f"{meta.get('source_key')}#{copy}"
+            batch.append(Record(f"{got['ids'][i]}-{copy}", got["documents"][i], meta))
+        target.collection.add(batch, vectors.tolist())
+        written += n
+        copy += 1
+
+
+def latency(retriever: Retriever, questions: list[dict], mode: str, repeats: int) -> list[float]:
+    timings = []
+    for _ in range(repeats):
+        for question in questions:
+            history = [{"role": "user", "content": t} for t in question.get("history", [])]
+            started = time.perf_counter()
+            retriever.search(question["question"], k=5, history=history if mode == "hybrid" else [], mode=mode)
+            timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--records", type=int, default=10_000)
+    parser.add_argument("--searches", type=int, default=200, help="timed searches per mode")
+    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 helps on a busy machine)")
+    args = parser.parse_args()
+    if not (args.data / "dummyjson" / "products.json").is_file():
+        print(f"error: {args.data} does not hold the product catalogues (see its MANIFEST.tsv)", file=sys.stderr)
+        return 2
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    print(f"machine: {cpu_name()}, torch threads {torch.get_num_threads()}, load average "
+          f"{os.getloadavg()[0]:.1f}; embedder MiniLM-L6 {args.dtype}")
+    questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
+    embedder = Embedder(dtype=args.dtype)
+    with tempfile.TemporaryDirectory() as scratch:
+        manuals = KnowledgeBase(StoreSettings(path=Path(scratch) / "manuals", embedding_dtype=args.dtype), embedder)
+        rate, _, _ = throughput(manuals, args.data)
+        seed = KnowledgeBase(StoreSettings(path=Path(scratch) / "seed"), embedder)
+        seed.ingest([args.data / "dummyjson" / "products.json"], [], progress=False)
+        seed.collection.add(list(manuals.collection.records()),
+                            manuals.collection.collection.get(include=["embeddings"])["embeddings"].tolist())
+        big = KnowledgeBase(StoreSettings(path=Path(scratch) / "big"), embedder)
+        started = time.perf_counter()
+        grow(seed, big, args.records)
+        retriever = big.retriever
+        print(f"store: {big.count()} records ({len(retriever.products)} products), built and indexed in "
+              f"{time.perf_counter() - started:.1f} s")
+        repeats = max(1, args.searches // len(questions))
+        results = {}
+        for mode in ("hybrid", "vector", "bm25"):
+            latency(retriever, questions[:10], mode, 1)  # warm-up
+            timings = latency(retriever, questions, mode, repeats)
+            p50, p95 = float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
+            results[mode] = p50
+            print(f"latency {mode:<7} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  ({len(timings)} searches)")
+        started = time.perf_counter()
+        for _ in range(50):
+            embedder.embed_query("cheapest phone under $300")
+        print(f"question embedding alone: {(time.perf_counter() - started) / 50 * 1000:.1f} ms")
+    print(f"summary: {args.records} records, hybrid p50 {results['hybrid']:.1f} ms (target < 30), vector p50 "
+          f"{results['vector']:.1f} ms, hybrid/vector = {results['hybrid'] / results['vector']:.2f}; ingestion "
+          f"{rate:.1f} chunks/s of ~200 tokens (target >= 80)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -73,7 +73,8 @@ class Summarizer:
         self.models = models or VariantModels(max_bases=self.settings.max_models, policy=self.settings.model_policy())
         MODEL_CACHE.max_models = self.settings.max_models  # the full checkpoint lives in the shared cache
         self.retry_after_s = retry_after_s
-        self._failures: dict[VariantSpec, tuple[float, LlmftError]] = {}
+        # Keyed by the variant AND its base: an adapter refused on one base may load on another.
+        self._failures: dict[tuple[VariantSpec, VariantSpec], tuple[float, LlmftError]] = {}
         self._lock = threading.Lock()
         self._examples: list[DialogueExample] | None = None
         self._examples_error: tuple[float, DataError] | None = None
@@ -90,18 +91,19 @@ class Summarizer:
 
     def variant(self, spec: VariantSpec, specs: Sequence[VariantSpec]) -> Variant:
         """The ready variant, or the `LlmftError` that says why not (remembered for `retry_after_s`)."""
+        key = (spec, specs[0])
         with self._lock:
-            failed = self._failures.get(spec)
+            failed = self._failures.get(key)
             if failed and time.monotonic() - failed[0] < self.retry_after_s:
                 raise failed[1]
         try:
             ready = self.models.variant(spec, specs[0])
         except LlmftError as err:
             with self._lock:
-                self._failures[spec] = (time.monotonic(), err)
+                self._failures[key] = (time.monotonic(), err)
             raise
         with self._lock:
-            self._failures.pop(spec, None)
+            self._failures.pop(key, None)
         return ready
 
     def _chosen(self, specs: list[VariantSpec], names: Sequence[str] | None) -> list[VariantSpec]:

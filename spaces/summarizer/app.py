@@ -195,7 +195,7 @@ with gr.Blocks(title="FLAN-T5 summarizer: original vs full vs LoRA", delete_cach
     with gr.Row():
         variants_box = gr.Dropdown(VARIANT_NAMES, value=VARIANT_NAMES, multiselect=True, allow_custom_value=True,
                                    label="Variants", scale=3)
-        max_new_box = gr.Slider(8, 512, value=SETTINGS.max_new_tokens, step=8, label="Max new tokens", scale=1)
+        max_new_box = gr.Slider(1, 512, value=SETTINGS.max_new_tokens, step=1, label="Max new tokens", scale=1)
 
     with gr.Tabs():
         with gr.Tab("Summarize"):

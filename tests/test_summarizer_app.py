@@ -1,0 +1,313 @@
+"""The Summarizer Space end to end: `spaces/summarizer/app.py` on 127.0.0.1 with a tiny base, a full checkpoint
+and two LoRA adapters served by the local Hub test server, called with `gradio_client` and once through
+headless Chromium.
+
+Expected summaries come from the shared package on the local folders the Hub copies were pushed from
+(`load_model` + `fit_prompt` + `generate`): each variant must give exactly what its model gives on its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+
+from llmft.data import DialogueExample, write_jsonl
+from llmft.hub import push_folder
+from llmft.metrics import score_one
+from llmft.models import GenerationSettings, generate, load_model
+from llmft.prompts import fit_prompt
+from llmft.tiny import build_tiny_lora, build_tiny_t5, synthetic_dialogues
+from tests.support.apps import (
+    chromium_available,
+    guarded_env,
+    keep_browser_local,
+    launch_app,
+    launch_chromium,
+    log_on_failure,
+    wait_until_ready,
+)
+from tests.support.hub_server import LocalHub
+from tests.support.require import require
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+APP = REPO_ROOT / "spaces" / "summarizer" / "app.py"
+TOKEN = "hf_test_write_token"
+TOKENS = 10
+NAMES = ["base", "full", "lora-1", "lora-2"]
+ROWS = synthetic_dialogues(4, seed=11)
+
+
+def _relabel(adapter: Path, base_id: str, out: Path) -> Path:
+    """A copy of a local adapter whose config names its base by Hub id, as a published adapter does."""
+    staged = shutil.copytree(adapter, out)
+    config = json.loads((staged / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = base_id
+    (staged / "adapter_config.json").write_text(json.dumps(config))
+    (staged / "README.md").unlink(missing_ok=True)  # peft's card names the local base, which the Hub refuses
+    return staged
+
+
+@pytest.fixture(scope="module")
+def world(tiny_models, tmp_path_factory):
+    """Models on a local Hub, a five-dialogue test file, and the app started on them."""
+    root = tmp_path_factory.mktemp("summarizer-app")
+    local = {
+        "base": tiny_models.base,
+        "full": build_tiny_t5(root / "full", seed=5),
+        "lora-1": tiny_models.lora,
+        "lora-2": build_tiny_lora(tiny_models.base, root / "lora-b", r=8, seed=7),
+    }
+    with LocalHub(write_tokens=[TOKEN]) as hub, pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HF_ENDPOINT", hub.url)
+        push_folder(local["base"], "me/tiny-base", token=TOKEN)
+        push_folder(local["full"], "me/tiny-full", token=TOKEN)
+        push_folder(_relabel(local["lora-1"], "me/tiny-base", root / "a"), "me/tiny-lora-a", token=TOKEN)
+        push_folder(_relabel(local["lora-2"], "me/tiny-base", root / "b"), "me/tiny-lora-b", token=TOKEN)
+        push_folder(tiny_models.other_base, "me/other-base", token=TOKEN)
+        push_folder(_relabel(tiny_models.other_lora, "me/other-base", root / "o"), "me/other-lora", token=TOKEN)
+        examples = [DialogueExample(f"test_{i}", r.dialogue, r.summaries, r.topic) for i, r in enumerate(ROWS)]
+        env = guarded_env()
+        env.update(
+            HF_ENDPOINT=hub.url,
+            HF_HUB_OFFLINE="0",
+            HF_HOME=str(root / "hf"),
+            LLMFT_SUMMARIZER_BASE="me/tiny-base",
+            LLMFT_FULL_MODEL="me/tiny-full",
+            LLMFT_LORA_ADAPTERS="me/tiny-lora-a,me/tiny-lora-b",
+            LLMFT_MODELS="me/other-lora",  # offered, so that refusing it is about its base, not the allowlist
+            LLMFT_DATASET=str(write_jsonl(examples, root / "test.jsonl")),
+            LLMFT_CONCURRENCY="3",
+            LLMFT_BATCH_MAX_BYTES="4000",
+            LLMFT_BATCH_MAX_ROWS="5",
+            LLMFT_MAX_EVAL="4",
+            LLMFT_SUMMARY_TOKENS=str(TOKENS),
+        )
+        app = wait_until_ready(launch_app(APP, env, log_path=root / "app" / "app.log"), timeout=150)
+        try:
+            yield {"app": app, "hub": hub, "local": local, "examples": examples, "root": root}
+        finally:
+            app.stop()
+
+
+@pytest.fixture(scope="module")
+def client(world) -> Client:
+    return Client(world["app"].url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def expected(world) -> dict[str, dict[str, str]]:
+    """{variant: {dialogue: summary}} from the shared package, each model loaded on its own."""
+    settings = GenerationSettings(max_new_tokens=TOKENS)
+    out = {}
+    for name, folder in world["local"].items():
+        loaded = load_model(str(folder), use_cache=False)
+        out[name] = {
+            e.dialogue: generate(loaded, [fit_prompt(loaded.tokenizer, e.dialogue).text], settings)[0]
+            for e in world["examples"]
+        }
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _app_log_on_failure(request, world):
+    yield from log_on_failure(request, world["app"])
+
+
+def _summaries(client: Client, dialogue: str, variants: list[str] | None = None, reference: str = "") -> dict:
+    result = client.predict(dialogue=dialogue, reference=reference, variants=variants or [], api_name="/summarize")
+    return {r["variant"]: r for r in result[0]["results"]}
+
+
+def test_named_endpoints(client):
+    api = client.view_api(print_info=False, return_format="dict")
+    assert {"/summarize", "/summarize_batch", "/explain", "/evaluate", "/load_example", "/models"} <= set(
+        api["named_endpoints"]
+    )
+    params = [p["parameter_name"] for p in api["named_endpoints"]["/summarize"]["parameters"]]
+    assert params[:3] == ["dialogue", "reference", "variants"]
+
+
+def test_each_variant_gives_what_its_model_gives_on_its_own_and_rouge_per_variant(client, world, expected):
+    example = world["examples"][0]
+    reference = "\n".join(example.summaries)
+    result, summaries, comparison, chart = client.predict(
+        dialogue=example.dialogue, reference=reference, api_name="/summarize"
+    )
+    by_name = {r["variant"]: r for r in result["results"]}
+    assert list(by_name) == NAMES
+    assert len({expected[n][example.dialogue] for n in NAMES}) == 4  # four different models, four summaries
+    for name in NAMES:
+        row = by_name[name]
+        assert row["summary"] == expected[name][example.dialogue] and row["seconds"] > 0 and row["error"] is None
+        scores = score_one(row["summary"], example.summaries)
+        assert row["rouge"] == pytest.approx({k: 100 * v for k, v in scores.items()})  # percent, one scale
+    assert result["rouge_scale"] == "ROUGE F-measure, %"
+    assert [r[0] for r in summaries["data"]] == NAMES and summaries["headers"][4] == "ROUGE-1"
+    assert [r[0] for r in comparison["data"]] == [*NAMES, "full - base", "lora-1 - base", "lora-2 - base"]
+    assert chart is not None
+
+
+def test_switching_adapters_back_and_forth_and_concurrently_keeps_one_base(client, world, expected):
+    dialogues = [e.dialogue for e in world["examples"][:3]]
+    order = ["lora-2", "lora-1", "base", "lora-2", "base", "lora-1"]
+    for name in order:
+        assert _summaries(client, dialogues[0], [name])[name]["summary"] == expected[name][dialogues[0]]
+
+    # Concurrent requests (the app generates 3 at once): each gets its own variant, never another's adapter.
+    jobs = [(name, dialogue) for dialogue in dialogues for name in ["lora-1", "base", "lora-2"]] * 2
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        outputs = list(pool.map(lambda job: _summaries(client, job[1], [job[0]])[job[0]]["summary"], jobs))
+    assert outputs == [expected[name][dialogue] for name, dialogue in jobs]
+
+    status, note = client.predict(api_name="/models")
+    rows = {row["variant"]: row for row in status["variants"]}
+    assert status["bases_loaded"] == 1  # read from disk once, whatever was switched
+    assert rows["base"]["base_object"] == rows["lora-1"]["base_object"] == rows["lora-2"]["base_object"]
+    assert rows["full"]["base_object"] != rows["base"]["base_object"]
+    assert "`me/tiny-lora-a` on base `me/tiny-base`" in note
+    weights = [r for r in world["hub"].requests if r.startswith("GET /me/tiny-base/resolve/") and "safetensors" in r]
+    assert len(weights) == 1  # and downloaded once
+
+
+def test_a_batch_file_with_references_gets_rouge_per_row_and_mean(client, world, expected):
+    e0, e1, e2 = world["examples"][:3]
+    base0 = expected["base"][e0.dialogue]
+    path = world["root"] / "batch.csv"
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "dialogue", "summary"])
+        writer.writerow(["same", e0.dialogue, base0])  # the base's own words: ROUGE 100 for the base
+        writer.writerow(["", "", ""])  # skipped and counted
+        writer.writerow(["other", e1.dialogue, "Quokka xylophone."])  # words no tiny model writes: 0
+        writer.writerow(["none", e2.dialogue, ""])  # no reference: summarised, not scored
+    summary, rows, comparison, chart, csv_path = client.predict(
+        file=handle_file(str(path)), variants=["base", "lora-1"], api_name="/summarize_batch"
+    )
+    assert summary["dialogues"] == 3 and summary["with_references"] == 2
+    assert "1 empty row(s) skipped." in summary["notes"]
+    assert summary["mean_rouge"]["base"]["rouge1"] == 50.0  # (100 + 0) / 2
+    with open(csv_path, encoding="utf-8", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    assert [w["id"] for w in written] == ["same", "other", "none"]
+    assert [w["base: summary"] for w in written] == [expected["base"][e.dialogue] for e in (e0, e1, e2)]
+    assert [w["lora-1: summary"] for w in written] == [expected["lora-1"][e.dialogue] for e in (e0, e1, e2)]
+    assert [w["base: rouge1"] for w in written] == ["100.0", "0.0", ""]
+    lora_rows = [100 * score_one(expected["lora-1"][e0.dialogue], [base0])["rouge1"], 0.0]
+    assert float(written[0]["lora-1: rouge1"]) == pytest.approx(lora_rows[0])
+    assert summary["mean_rouge"]["lora-1"]["rouge1"] == pytest.approx(sum(lora_rows) / 2)
+    assert [r[0] for r in rows["data"]] == ["same", "other", "none"]
+    assert [r[0] for r in comparison["data"]] == ["base", "lora-1", "lora-1 - base"] and chart is not None
+
+
+def test_explain_gives_weights_over_the_turns_that_sum_to_one(client, world):
+    example = world["examples"][1]
+    turns = example.dialogue.splitlines()
+    given = "Anna is going to the bank. She wants a ticket!"
+    evidence, html = client.predict(dialogue=example.dialogue, variant="lora-2", summary=given, api_name="/explain")
+    assert evidence["variant"] == "lora-2" and evidence["turns"] == turns
+    assert [s["sentence"] for s in evidence["sentences"]] == ["Anna is going to the bank.", "She wants a ticket!"]
+    for sentence in evidence["sentences"]:
+        assert len(sentence["turn_weights"]) == len(turns)
+        assert sum(sentence["turn_weights"]) == pytest.approx(1.0, abs=1e-5)
+    assert html.count('class="sentence"') == 2 and html.count('class="turn"') == 2 * len(turns)
+
+    own, _ = client.predict(dialogue=example.dialogue, variant="full", api_name="/explain")  # its own summary
+    assert own["summary"] and all(sum(s["turn_weights"]) == pytest.approx(1.0, abs=1e-5) for s in own["sentences"])
+
+
+def test_evaluate_runs_test_dialogues_through_every_variant(client, world):
+    summary, comparison, chart, csv_path = client.predict(n_dialogues=2, api_name="/evaluate")
+    assert summary["dialogues"] == 2 and summary["variants"] == NAMES and set(summary["mean_rouge"]) == set(NAMES)
+    assert [r[0] for r in comparison["data"]][-3:] == ["full - base", "lora-1 - base", "lora-2 - base"]
+    with open(csv_path, encoding="utf-8", newline="") as handle:
+        assert [row["id"] for row in csv.DictReader(handle)] == ["test_0", "test_1"]
+    with pytest.raises(AppError, match="greater than maximum value 4"):  # Gradio's own bound on the slider
+        client.predict(n_dialogues=5, api_name="/evaluate")
+
+
+def _upload(world, name: str, content: str | bytes) -> object:
+    path = world["root"] / "uploads" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+    return handle_file(str(path))
+
+
+def test_bad_input_gets_clear_messages_and_the_app_keeps_serving(client, world, expected):
+    dialogue = world["examples"][0].dialogue
+    with pytest.raises(AppError, match="The dialogue is empty"):
+        client.predict(dialogue="  \n ", api_name="/summarize")
+    with pytest.raises(AppError, match="A reference summary was given but no dialogue"):
+        client.predict(dialogue="", reference="Anna goes to the bank.", api_name="/summarize")
+    with pytest.raises(AppError, match="Unknown variant\\(s\\) lora-7; this Space has base, full, lora-1, lora-2"):
+        client.predict(dialogue=dialogue, variants=["lora-7"], api_name="/summarize")
+    with pytest.raises(AppError, match="No test dialogue with id 'test_99'"):
+        client.predict(example_id="test_99", api_name="/load_example")
+    bad_files = {
+        "binary.csv": (b"\x89PNG\r\n\x1a\n\x00\x00", "binary.csv is a binary file"),
+        "latin.csv": ("dialogue\nCafé\n".encode("latin-1"), "latin.csv is not UTF-8 text"),
+        "columns.csv": ("text,reference\nhi,there\n",
+                        "Columns found: 'text', 'reference'. Expected: 'dialogue' (required) and 'summary'"),
+        "big.jsonl": (json.dumps({"dialogue": "x" * 4000}), "big.jsonl is 4,016 bytes; the limit is 4,000 bytes"),
+        "rows.csv": ("dialogue\n" + "hi\n" * 6, "rows.csv has 6 dialogues; the limit is 5 per file"),
+        "orphan.csv": ("dialogue,summary\nhi,ok\n,lost\n", "row(s) 2 have a reference summary but no dialogue"),
+    }
+    for name, (content, message) in bad_files.items():
+        with pytest.raises(AppError, match=message.replace("(", "\\(").replace(")", "\\)")):
+            client.predict(file=_upload(world, name, content), api_name="/summarize_batch")
+    # An adapter trained on another base: refused naming both; the other variants still answer.
+    status, note = client.predict(adapters="me/tiny-lora-a, me/other-lora", api_name="/models")
+    refused = status["variants"][-1]
+    assert refused["available"] is False
+    assert "trained on base model 'me/other-base', but this Space's base is 'me/tiny-base'" in refused["reason"]
+    assert "❌ **lora-2**" in note
+    mixed = client.predict(dialogue=dialogue, adapters="me/tiny-lora-a, me/other-lora", api_name="/summarize")[0]
+    by_name = {r["variant"]: r for r in mixed["results"]}
+    assert by_name["lora-1"]["summary"] == expected["lora-1"][dialogue]
+    assert "me/other-base" in by_name["lora-2"]["error"]
+    # A base outside the allowlist: it and its adapters are refused; the full model still summarises.
+    other_base = client.predict(dialogue=dialogue, base_model="me/not-offered", api_name="/summarize")[0]
+    by_name = {r["variant"]: r for r in other_base["results"]}
+    assert all("Model 'me/not-offered' is not offered here" in by_name[n]["error"] for n in ("base", "lora-1"))
+    assert by_name["full"]["summary"] == expected["full"][dialogue]
+    with pytest.raises(AppError, match="No chosen variant could be loaded.\nbase: Model 'me/not-offered' is not"):
+        client.predict(dialogue=dialogue, base_model="me/not-offered", variants=["base"], api_name="/summarize")
+
+    assert _summaries(client, dialogue, ["base"])["base"]["summary"] == expected["base"][dialogue]  # still serving
+
+
+def test_the_page_summarises_an_example_with_every_variant(world):
+    require(chromium_available(), "Chromium at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1200})
+            blocked = keep_browser_local(page)
+            page.goto(world["app"].url)
+            expect(page.get_by_text("4 test dialogues from")).to_be_visible(timeout=30_000)
+            for name in NAMES:  # the variants' status, loaded with the page
+                expect(page.locator("li").filter(has_text=f"{name} (")).to_contain_text("✅", timeout=60_000)
+            page.get_by_label("Test dialogue (id)").click()
+            page.get_by_role("option", name="test_2").click()
+            expect(page.get_by_label("Dialogue", exact=True)).to_have_value(world["examples"][2].dialogue)
+            page.get_by_role("button", name="Summarize", exact=True).click()
+            table = page.get_by_role("grid", name="Summaries")
+            expect(table.get_by_role("columnheader", name="ROUGE-1")).to_be_visible(timeout=60_000)
+            for name in NAMES:  # a row per variant, its ROUGE-1 a number
+                row = table.get_by_role("row").filter(has=page.get_by_role("gridcell", name=name, exact=True))
+                rouge1 = row.get_by_role("gridcell").nth(4)
+                expect(rouge1).to_have_text(re.compile(r"^\s*\d+(\.\d+)?\s*$"), timeout=60_000)
+            improvements = page.get_by_role("grid", name=re.compile("improvement over the base"))
+            expect(improvements.get_by_role("gridcell", name="lora-2 - base", exact=True)).to_be_visible()
+            assert blocked == []  # the page needs nothing from outside
+        finally:
+            browser.close()

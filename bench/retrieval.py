@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from llmft.store import KnowledgeBase, StoreSettings  # noqa: E402
 from llmft.store.chroma import Record  # noqa: E402
-from llmft.store.embeddings import Embedder  # noqa: E402
+from llmft.store.embeddings import Embedder, resolve_dtype  # noqa: E402
 from llmft.store.retrieval import Retriever  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "products"
@@ -103,7 +103,7 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--records", type=int, default=10_000)
     parser.add_argument("--searches", type=int, default=200, help="timed searches per mode")
-    parser.add_argument("--dtype", default="float32", choices=["float32", "bfloat16"])
+    parser.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"])
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's; 1 helps on a busy machine)")
     args = parser.parse_args()
     if not (args.data / "dummyjson" / "products.json").is_file():
@@ -114,7 +114,7 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"machine: {cpu_name()}, torch threads {torch.get_num_threads()}, load average "
-          f"{os.getloadavg()[0]:.1f}; embedder MiniLM-L6 {args.dtype}")
+          f"{os.getloadavg()[0]:.1f}; embedder MiniLM-L6 {resolve_dtype(args.dtype)}")
     questions = [json.loads(line) for line in QUESTIONS.read_text().splitlines() if line.strip()]
     embedder = Embedder(dtype=args.dtype)
     with tempfile.TemporaryDirectory() as scratch:

@@ -7,7 +7,7 @@
 | `LLMFT_CHROMA_PORT` | `8000` | the server's port |
 | `LLMFT_STORE_COLLECTION` | `shop` | the collection holding products and document chunks |
 | `LLMFT_EMBEDDING_MODEL` | packaged all-MiniLM-L6-v2 | a sentence-transformers id or local folder |
-| `LLMFT_EMBEDDING_DTYPE` | `float32` | `float32` or `bfloat16` (faster only on CPUs with fast bf16 kernels) |
+| `LLMFT_EMBEDDING_DTYPE` | `auto` | `auto` (bfloat16 where computed natively, else float32), `float32`, `bfloat16` |
 """
 
 from __future__ import annotations
@@ -55,13 +55,13 @@ class StoreSettings:
     port: int = 8000
     collection: str = DEFAULT_COLLECTION
     embedding_model: str = field(default_factory=default_embedding_model)
-    embedding_dtype: str = "float32"
+    embedding_dtype: str = "auto"
     chunk_chars: int = DEFAULT_CHUNK_CHARS
 
     def __post_init__(self) -> None:
         self.path = Path(self.path).expanduser()
-        if self.embedding_dtype not in ("float32", "bfloat16"):
-            raise StoreError(f"embedding dtype {self.embedding_dtype!r} is not float32 or bfloat16")
+        if self.embedding_dtype not in ("auto", "float32", "bfloat16"):
+            raise StoreError(f"LLMFT_EMBEDDING_DTYPE={self.embedding_dtype!r} is not auto, float32 or bfloat16")
         if not 200 <= self.chunk_chars <= 8000:
             raise StoreError(f"chunk size {self.chunk_chars} characters is outside 200..8000")
 

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 
+from llmft.apps.demo_note import DEMO_MARKER, DEMO_NOTE, loaded_model_note
 from llmft.apps.errors import gradio_errors, redact, user_message
 from llmft.apps.settings import AppSettings
 from llmft.charts import grouped_bar_chart
@@ -18,6 +20,7 @@ from llmft.models import load_model
 from llmft.prompting import (
     MAX_DIALOGUE_CHARS,
     ColumnConfig,
+    Comparison,
     PromptingLab,
     PromptingSettings,
     check_dialogue,
@@ -27,7 +30,7 @@ from llmft.prompting import (
     parse_references,
     run_column,
 )
-from llmft.prompts import INSTRUCTION, SimilarityIndex
+from llmft.prompts import INSTRUCTION, SimilarityIndex, zero_shot_prompt
 from llmft.tiny import synthetic_dialogues
 
 ROWS = synthetic_dialogues(8)
@@ -41,7 +44,7 @@ def _jsonl(path: Path, rows: list[DialogueExample]) -> Path:
 
 
 def _lab(dataset: str | Path, tiny_models, **settings) -> PromptingLab:
-    settings = PromptingSettings(base_model=str(tiny_models.base), dataset=str(dataset), **settings)
+    settings = PromptingSettings(**{"base_model": str(tiny_models.base), "dataset": str(dataset), **settings})
     return PromptingLab(settings, retry_after_s=0)
 
 
@@ -52,11 +55,14 @@ def test_column_configs_are_labelled_and_checked():
     configs = column_configs((0, "first", 0), (2.0, "random", 3), (5, "similar", 0))
     assert [c.label for c in configs] == ["A · 0-shot", "B · 2-shot random (seed 3)", "C · 5-shot most similar"]
     assert configs[1].shots == 2 and isinstance(configs[1].shots, int)
-    with pytest.raises(PromptError, match="Column B: the number of shots must be a whole number from 0 to 5, not 6"):
+    # Each message starts with the control's label on the page.
+    with pytest.raises(PromptError, match=r"^B: shots must be from 0 to 5, not 6\.$"):
         column_configs((0, "first", 0), (6, "first", 0))
-    with pytest.raises(PromptError, match="Column A: the number of shots .* not 1.5"):
+    with pytest.raises(PromptError, match=r"^A: shots must be a whole number, not 1\.5\.$"):
         column_configs((1.5, "first", 0))
-    with pytest.raises(PromptError, match="Column A: unknown shot picker 'best'"):
+    with pytest.raises(PromptError, match=r"^C: random seed must be a whole number, not 'x'\.$"):
+        column_configs((0, "first", 0), (0, "first", 0), (1, "random", "x"))
+    with pytest.raises(PromptError, match="^A: pick shots by: unknown shot picker 'best'"):
         column_configs((1, "best", 0))
 
 
@@ -68,11 +74,14 @@ def test_generation_settings_from_the_controls():
     sample = generation_settings("sample", temperature=0.5, top_p=0.8, seed=7)
     assert sample.do_sample and sample.temperature == 0.5 and sample.top_p == 0.8 and sample.seed == 7
     for kwargs, message in [
-        ({"decoding": "creative"}, "Unknown decoding 'creative'"),
-        ({"decoding": "beam", "num_beams": 1}, "Beam search needs 2 to 8 beams"),
-        ({"decoding": "sample", "temperature": 0}, "Temperature must be above 0"),
-        ({"decoding": "sample", "top_p": 1.5}, "Top-p must be above 0 and at most 1"),
-        ({"max_new_tokens": 0}, "Max new tokens must be from 1 to 512"),
+        ({"decoding": "creative"}, "^Decoding: unknown decoding 'creative'"),
+        ({"decoding": "beam", "num_beams": 1}, r"^Beams must be from 2 to 8, not 1\.$"),
+        ({"decoding": "sample", "temperature": 0}, r"^Temperature must be above 0 and at most 2, not 0\.$"),
+        ({"decoding": "sample", "top_p": 1.5}, r"^Top-p must be above 0 and at most 1, not 1\.5\.$"),
+        ({"decoding": "sample", "seed": -1}, r"^Sampling seed must be from 0 to 4294967295, not -1\.$"),
+        ({"max_new_tokens": 0}, r"^Max new tokens must be from 1 to 512, not 0\.$"),
+        ({"max_new_tokens": "many"}, r"^Max new tokens must be a whole number, not 'many'\.$"),
+        ({"max_new_tokens": None}, r"^Max new tokens must be a whole number, not None\.$"),
     ]:
         with pytest.raises(ConfigError, match=message):
             generation_settings(**kwargs)
@@ -97,10 +106,57 @@ def test_run_column_builds_the_asked_prompt_and_scores_it(tiny_models):
     result = run_column(loaded, target.dialogue, target.summaries, ROWS, ColumnConfig(2, "first", name="B"), FAST)
     assert result.shot_ids == ["synthetic_1", "synthetic_2"] and result.prompt.count(INSTRUCTION) == 3
     assert result.prompt_tokens <= 512 and result.fit_report.startswith("fits:")
-    assert result.rouge == score_one(result.summary, target.summaries)
+    # One scale in this Space: F-measure in percent.
+    assert result.rouge == {k: 100 * v for k, v in score_one(result.summary, target.summaries).items()}
     assert result.label == "B · 2-shot first-k" and "**B · 2-shot first-k**" in result.markdown
+    assert result.shots_used == 2 and "(ROUGE F-measure, %)" in result.markdown
     no_ref = run_column(loaded, target.dialogue, [], ROWS, ColumnConfig(0), FAST)
     assert no_ref.rouge is None and "no reference" in no_ref.markdown
+
+
+def _zero_shot_tokens(loaded, dialogue: str) -> int:
+    return len(loaded.tokenizer(zero_shot_prompt(dialogue)).input_ids)
+
+
+def test_a_column_whose_shots_did_not_fit_says_how_many_it_used(tiny_models):
+    """A limit that holds the dialogue's own prompt and nothing more: both shots are dropped, and the label,
+    the details, the table and the notes say so (and why)."""
+    loaded = load_model(str(tiny_models.base))
+    target = ROWS[0]
+    limit = _zero_shot_tokens(loaded, target.dialogue)
+    column = run_column(loaded, target.dialogue, [], ROWS, ColumnConfig(2, "similar", name="C"), FAST, max_tokens=limit)
+    assert column.label == "C · 2-shot most similar → 0 used"
+    assert (column.shots_requested, column.shots_used, column.dialogue_tokens_cut) == (2, 0, 0)
+    assert "Shots used: **0 of 2**" in column.markdown
+    comparison = Comparison("m", {}, [], "pool", [column])
+    assert comparison.table()[0][:3] == ["C · 2-shot most similar → 0 used", 2, 0]
+    assert comparison.warnings == [
+        "C · 2-shot most similar → 0 used: asked for 2 shot(s), used 0: the model reads "
+        f"{limit} tokens and the prompt with every shot was longer, so shots were dropped, the last first "
+        "(the dialogue being summarised is kept before any shot)."
+    ]
+    assert comparison.notes_markdown().startswith("- ⚠️ C · 2-shot most similar → 0 used: asked for 2")
+    fits = Comparison("m", {}, [], "pool", [run_column(loaded, target.dialogue, [], ROWS, ColumnConfig(0), FAST)])
+    assert fits.warnings == [] and fits.notes_markdown().startswith("✅ Every column used the shots it asked for")
+
+
+def test_an_evaluation_counts_the_shots_used_and_the_dialogues_that_lost_them(tiny_models):
+    loaded = load_model(str(tiny_models.base))
+    examples = ROWS[:3]
+    limit = max(_zero_shot_tokens(loaded, e.dialogue) for e in examples)  # every dialogue fits, no shot does
+    evaluation = evaluate_columns(
+        loaded, examples, ROWS, column_configs((0, "first", 0), (1, "first", 0)), FAST, max_tokens=limit
+    )
+    zero, one = evaluation.summaries
+    assert zero.label == "A · 0-shot" and (zero.mean_shots_used, zero.dialogues_short_of_shots) == (0, 0)
+    assert one.label == "B · 1-shot first-k → 0.0 used (mean)"
+    assert (one.shots_requested, one.mean_shots_used, one.dialogues_short_of_shots, one.shots_dropped) == (1, 0, 3, 3)
+    headers = evaluation.SUMMARY_HEADERS
+    row = dict(zip(headers, evaluation.table()[1], strict=True))
+    assert (row["shots asked"], row["shots used (mean)"], row["dialogues that lost shots"]) == (1, 0, 3)
+    assert evaluation.warnings[0].startswith("B · 1-shot first-k → 0.0 used (mean): 3 of 3 dialogue(s) lost shots")
+    assert evaluation.to_dict()["warnings"] == evaluation.warnings
+    assert all(r["shots_used"] == 0 for r in evaluation.rows if r["shots_requested"] == 1)
 
 
 def test_evaluation_reports_progress_and_writes_every_prompt(tiny_models, tmp_path):
@@ -217,10 +273,30 @@ def test_the_lab_loads_offered_models_within_its_memory_bound(tiny_models, tmp_p
         lab.model(str(tmp_path / "no-model"))
 
 
+def test_the_embedded_demo_model_says_what_it_is(tiny_models, tmp_path):
+    """The demo build's marker file in a model folder (or an adapter's base folder) adds the note to the result."""
+    from types import SimpleNamespace
+
+    demo = shutil.copytree(tiny_models.base, tmp_path / "demo-t5")
+    (demo / DEMO_MARKER).write_text('{"built_by": "llmft.demo"}', encoding="utf-8")
+    lab = _lab(tmp_path / "none", tiny_models, base_model=str(demo))
+    result = lab.compare(ROWS[0].dialogue, "", column_configs((0, "first", 0)), FAST)
+    assert result.model_note == DEMO_NOTE and result.to_dict()["model_note"] == DEMO_NOTE
+    assert "embedded demo model" in DEMO_NOTE and "not meaningful" in DEMO_NOTE
+    assert result.notes_markdown().startswith(f"ℹ️ **{DEMO_NOTE}**")
+    plain = _lab(tmp_path / "none", tiny_models).compare(ROWS[0].dialogue, "", column_configs((0, "first", 0)), FAST)
+    assert plain.model_note is None and "demo" not in plain.notes_markdown()
+    adapter_on_demo = SimpleNamespace(source=str(tiny_models.lora), base_model=str(demo))
+    assert loaded_model_note(adapter_on_demo) == DEMO_NOTE
+    assert loaded_model_note(SimpleNamespace(source="google/flan-t5-base", base_model=None)) is None
+
+
 def test_evaluate_checks_n_and_uses_the_first_dialogues(tiny_models, tmp_path):
     lab = _lab(_jsonl(tmp_path / "rows.jsonl", ROWS), tiny_models, max_eval_dialogues=5)
-    with pytest.raises(ConfigError, match="from 1 to 5, not 6"):
+    with pytest.raises(ConfigError, match=r"^N test dialogues must be from 1 to 5, not 6\.$"):
         lab.evaluate(6, column_configs((0, "first", 0)), FAST)
+    with pytest.raises(ConfigError, match=r"^N test dialogues must be a whole number, not 'all'\.$"):
+        lab.evaluate("all", column_configs((0, "first", 0)), FAST)
     result = lab.evaluate(2, column_configs((0, "first", 0), (1, "similar", 0)), FAST)
     assert [r["example_id"] for r in result.rows[:2]] == ["synthetic_0", "synthetic_1"]
     assert result.to_dict()["dataset"].endswith("first 2") and len(result.rows) == 4

@@ -9,12 +9,17 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
+from gradio_client.utils import QueueError, Status
 
+from llmft.apps.demo_note import DEMO_MARKER
 from llmft.data import DialogueExample
 from llmft.metrics import mean_scores, score_one
 from llmft.prompts import INSTRUCTION, pick_shots
@@ -84,6 +89,7 @@ def servers(tiny_models, models_dir, tmp_path_factory):
         LLMFT_MODELS=str(tiny_models.lora),
         LLMFT_DATASET=str(_write_jsonl(root / "dialogues.jsonl", ROWS)),
         LLMFT_MAX_EVAL="10",
+        LLMFT_MAX_QUEUE="1",  # one generation waiting fills the queue (test_lookups_answer_while_the_queue_is_full)
         LLMFT_MODEL_DIRS=str(models_dir),  # folders a request may load by path (a broken one, below)
         HF_HOME=str(root / "hf"),
     )
@@ -137,6 +143,7 @@ def test_named_endpoints_are_documented(client):
     assert {"/compare", "/evaluate", "/load_example", "/random_example"} <= set(api["named_endpoints"])
     compare_params = [p["parameter_name"] for p in api["named_endpoints"]["/compare"]["parameters"]]
     assert compare_params[:4] == ["dialogue", "reference", "model", "a_shots"]
+    assert not APP.with_suffix(".pyi").exists()  # Gradio writes one next to app.py for component subclasses
 
 
 def test_compare_shots_match_what_was_asked_and_rouge_uses_the_reference(client):
@@ -162,9 +169,11 @@ def test_compare_shots_match_what_was_asked_and_rouge_uses_the_reference(client)
             assert f"{by_id[shot_id].dialogue}\n\nSummary: {by_id[shot_id].summary}" in column["prompt"]
         assert column["prompt_tokens"] <= 512 and "nothing dropped" in column["fit_report"]
         assert column["summary"] and column["seconds"] > 0
-        # ROUGE is against the references given (best of the two), not the dataset's.
-        assert column["rouge"] == pytest.approx(score_one(column["summary"], references))
-    assert result["references"] == references
+        # ROUGE is against the references given (best of the two), not the dataset's; F-measure in percent.
+        expected_rouge = {k: 100 * v for k, v in score_one(column["summary"], references).items()}
+        assert column["rouge"] == pytest.approx(expected_rouge)
+    assert result["references"] == references and result["rouge_scale"] == "ROUGE F-measure, %"
+    assert result["model_note"] is None and outputs[12].startswith("✅ Every column used the shots it asked for")
     assert [c["label"] for c in columns] == ["A · 0-shot", "B · 1-shot first-k", "C · 3-shot random (seed 5)"]
     table = outputs[1]
     assert [row[0] for row in table["data"]] == [c["label"] for c in columns]
@@ -212,12 +221,16 @@ def test_examples_by_id_topic_and_at_random(client):
 
 def test_a_dialogue_longer_than_the_model_takes_is_cut_and_said_so(client):
     long_dialogue = "\n".join(row.dialogue for row in synthetic_dialogues(40))
-    result, _ = _compare(client, dialogue=long_dialogue, reference="", a_shots=0, b_shots=2, c_shots=0)
+    result, outputs = _compare(client, dialogue=long_dialogue, reference="", a_shots=0, b_shots=2, c_shots=0)
     zero, two = result["columns"][0], result["columns"][1]
     assert zero["dialogue_tokens_cut"] > 0 and zero["prompt_tokens"] <= 512
     assert zero["prompt"].endswith("\n\nSummary:") and "cut the last" in zero["fit_report"]
     assert two["dropped_shot_ids"] and two["shot_ids"] == []  # shots go first, then the dialogue is cut
+    # The column says it ran without its shots, in its label, the table, and the page's persistent note.
+    assert two["label"] == "B · 2-shot first-k → 0 used" and two["shots_used"] == 0
+    assert outputs[1]["data"][1][:3] == ["B · 2-shot first-k → 0 used", 2, 0]
     assert any("longer than the model reads" in w for w in result["warnings"])
+    assert "B · 2-shot first-k → 0 used: asked for 2 shot(s), used 0: the model reads 512 tokens" in outputs[12]
 
 
 def test_bad_input_gives_clear_messages_and_the_app_keeps_serving(client, tiny_models, models_dir):
@@ -226,16 +239,25 @@ def test_bad_input_gives_clear_messages_and_the_app_keeps_serving(client, tiny_m
     # Five rows in the file: the dialogue's own row leaves four to pick from.
     with pytest.raises(AppError, match="Asked for 5 shots but only 4 example"):
         _compare(client, dialogue=ROWS[0].dialogue, reference="", c_shots=5, c_strategy="first")
-    with pytest.raises(AppError, match="greater than maximum value 5"):  # Gradio's own bound on the slider
-        _compare(client, dialogue=QUERY, reference="", a_shots=6)
+    # Out of range: the message names the control as the page labels it (not Gradio's "Value 6 is greater ...").
+    for bad, message in [
+        ({"a_shots": 6}, r"^A: shots must be from 0 to 5, not 6\.$"),
+        ({"c_shots": -1}, r"^C: shots must be from 0 to 5, not -1\.$"),
+        ({"b_strategy": "best"}, r"^B: pick shots by: unknown shot picker 'best'"),
+        ({"decoding": "creative"}, r"^Decoding: unknown decoding 'creative'"),
+        ({"decoding": "beam", "num_beams": 9}, r"^Beams must be from 2 to 8, not 9\.$"),
+        ({"decoding": "sample", "temperature": 3}, r"^Temperature must be above 0 and at most 2, not 3\.$"),
+        ({"decoding": "sample", "top_p": 0}, r"^Top-p must be above 0 and at most 1, not 0\.$"),
+        ({"max_new_tokens": 600}, r"^Max new tokens must be from 1 to 512, not 600\.$"),
+    ]:
+        with pytest.raises(AppError, match=message):
+            _compare(client, dialogue=QUERY, reference="", **bad)
     with pytest.raises(AppError, match="Model 'nobody/no-such-model' is not offered here"):
         _compare(client, dialogue=QUERY, reference="", model="nobody/no-such-model")
     broken = shutil.copytree(tiny_models.base, models_dir / "broken-model")
     (broken / "model.safetensors").unlink()  # a config with no weights
     with pytest.raises(AppError, match="Could not load model"):
         _compare(client, dialogue=QUERY, reference="", model=str(broken))
-    with pytest.raises(AppError, match="'creative'.* not in the list of choices"):  # Gradio checks radio values
-        _compare(client, dialogue=QUERY, reference="", decoding="creative")
 
     result, _ = _compare(client, dialogue=QUERY, reference="", b_shots=0, c_shots=0)  # still serving
     assert len(result["columns"]) == 3
@@ -251,10 +273,13 @@ def test_a_lora_adapter_and_beam_search(client, tiny_models):
 
 
 def test_evaluate_scores_every_strategy_and_writes_every_prompt(client):
-    summary, table, chart, csv_path = client.predict(
+    summary, table, chart, csv_path, notes = client.predict(
         n_dialogues=3, a_shots=0, b_shots=1, b_strategy="first", c_shots=2, c_strategy="random", c_seed=1,
         api_name="/evaluate", **FAST,
     )
+    assert summary["rouge_scale"] == "ROUGE F-measure, %" and notes.startswith("✅")
+    assert table["headers"][2:5] == ["shots asked", "shots used (mean)", "dialogues that lost shots"]
+    assert [row[2:5] for row in table["data"]] == [[0, 0, 0], [1, 1, 0], [2, 2, 0]]
     labels = ["A · 0-shot", "B · 1-shot first-k", "C · 2-shot random (seed 1)"]
     assert [s["label"] for s in summary["strategies"]] == labels and [r[0] for r in table["data"]] == labels
     assert chart is not None
@@ -264,18 +289,82 @@ def test_evaluate_scores_every_strategy_and_writes_every_prompt(client):
     references = {row.id: row.summaries for row in ROWS}
     for row in rows:
         shots = row["shot_ids"].split()
-        assert len(shots) == int(row["shots_requested"]) == _shot_count(row["prompt"])
+        assert len(shots) == int(row["shots_requested"]) == int(row["shots_used"]) == _shot_count(row["prompt"])
         assert row["example_id"] not in shots
         assert row["references"].split("\n") == references[row["example_id"]]
-        expected = score_one(row["prediction"], references[row["example_id"]])
-        assert float(row["rouge1"]) == pytest.approx(expected["rouge1"], abs=1e-6)
+        expected = score_one(row["prediction"], references[row["example_id"]])  # in [0, 1]; the CSV has percent
+        for name in expected:
+            assert float(row[f"{name}_pct"]) == pytest.approx(100 * expected[name], abs=1e-4)
     assert [r["example_id"] for r in rows[:3]] == ["weather", "bank", "food"]  # the first N, in file order
     for strategy, label in zip(summary["strategies"], labels, strict=True):
-        per_row = [{k: float(r[k]) for k in strategy["rouge"]} for r in rows if r["column"] == label]
-        assert strategy["rouge"] == pytest.approx(mean_scores(per_row), abs=1e-5)
+        per_row = [{k: float(r[f"{k}_pct"]) for k in strategy["rouge"]} for r in rows if r["column"] == label]
+        assert strategy["rouge"] == pytest.approx(mean_scores(per_row), abs=1e-3)
 
-    with pytest.raises(AppError, match="less than minimum value 1"):
+    with pytest.raises(AppError, match=r"^N test dialogues must be from 1 to 10, not 0\.$"):
         client.predict(n_dialogues=0, api_name="/evaluate")
+    with pytest.raises(AppError, match=r"^N test dialogues must be from 1 to 10, not 11\.$"):
+        client.predict(n_dialogues=11, api_name="/evaluate")
+
+
+def test_the_embedded_demo_model_is_named_as_such(client, tiny_models, models_dir):
+    """A model folder with the demo build's marker (written here, as `llmft.demo` does) makes the result say so."""
+    demo = shutil.copytree(tiny_models.base, models_dir / "demo-t5")
+    (demo / DEMO_MARKER).write_text("{}", encoding="utf-8")
+    result, outputs = _compare(client, dialogue=QUERY, reference="", model=str(demo), b_shots=0, c_shots=0)
+    assert "embedded demo model" in result["model_note"] and "not meaningful" in result["model_note"]
+    assert outputs[12].startswith("ℹ️ **The model answering is the embedded demo model")
+
+
+RUNNING = {Status.PROCESSING, Status.PROGRESS}  # a job with a progress bar reports PROGRESS while it runs
+
+
+def _run_off_the_queue(app: RunningApp, api_name: str, *data: str) -> list:
+    """Call an event as the page does for events with `queue=False`: one POST to /gradio_api/run/<name>.
+
+    (Gradio's JavaScript client takes this route for them; `gradio_client` always joins the queue.)
+    """
+    request = urllib.request.Request(
+        f"{app.url}/gradio_api/run/{api_name}", data=json.dumps({"data": list(data)}).encode(),
+        headers={"Content-Type": "application/json"}, method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - loopback only
+        return json.loads(response.read())["data"]
+
+
+def test_lookups_answer_while_the_queue_is_full(app):
+    """Comparisons fill the queue (LLMFT_MAX_QUEUE=1: one running, one waiting); the dialogue menu still answers.
+
+    One client per caller, as with separate visitors (a client's jobs share one event stream, which a
+    "queue full" answer would end for all of them).
+    """
+    def visitor() -> Client:
+        return Client(app.url, verbose=False)
+
+    slow = visitor().submit(
+        dialogue=QUERY, reference="", b_shots=0, c_shots=0, max_new_tokens=512, api_name="/compare"
+    )
+    waiting = None
+    try:
+        deadline = time.monotonic() + 60
+        while slow.status().code not in RUNNING and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert slow.status().code in RUNNING
+        waiting = visitor().submit(dialogue=QUERY, reference="", **FAST, api_name="/compare")
+        while waiting.status().code != Status.IN_QUEUE and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pytest.raises(QueueError):  # the queue is full now: a third comparison is refused
+            visitor().predict(dialogue=QUERY, reference="", **FAST, api_name="/compare")
+        started = time.monotonic()
+        assert _run_off_the_queue(app, "load_example", "bank", "")[0] == "bank"
+        assert _run_off_the_queue(app, "random_example", "banking")[0] == "bank"
+        assert time.monotonic() - started < 10  # not after the 512-token comparison
+        assert slow.status().code in RUNNING  # the queue was full all along
+        with pytest.raises(urllib.error.HTTPError, match="404"):  # generation cannot go around the queue
+            _run_off_the_queue(app, "compare", QUERY)
+    finally:
+        if waiting is not None:
+            waiting.cancel()
+        slow.result(timeout=300)  # let it finish, so later tests find an empty queue
 
 
 def test_without_network_the_app_serves_and_says_what_is_missing(offline_app, tiny_models):
@@ -310,6 +399,7 @@ def test_the_page_compares_in_a_browser(app):
             expect(summary_a).not_to_have_value("", timeout=60_000)
             expect(page.get_by_text("C · 2-shot most similar").first).to_be_visible()
             expect(page.get_by_text("ROUGE-1").first).to_be_visible()
+            expect(page.get_by_text("Every column used the shots it asked for; nothing was cut.")).to_be_visible()
             assert page.get_by_label("B: summary").input_value()
             assert blocked == []  # the page needs nothing from outside (fonts, scripts are served by the app)
         finally:

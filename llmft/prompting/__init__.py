@@ -12,16 +12,19 @@ seed, or most similar by sentence-transformers embeddings). One module per conce
 Nothing here imports Gradio; `spaces/prompting/app.py` only wires it to the UI.
 """
 
-from llmft.prompting.comparison import ROUGE_LABELS, ColumnResult, Comparison, run_column
+from llmft.prompting.comparison import ROUGE_LABELS, ROUGE_SCALE, ColumnResult, Comparison, run_column
 from llmft.prompting.controls import (
     COLUMN_NAMES,
     DECODING_CHOICES,
+    FIELD_LABELS,
     MAX_DIALOGUE_CHARS,
     MAX_SHOTS,
     PICKER_NAMES,
     ColumnConfig,
     check_dialogue,
+    checked_number,
     column_configs,
+    column_field_label,
     generation_settings,
     parse_references,
 )
@@ -33,10 +36,12 @@ __all__ = [
     "COLUMN_NAMES",
     "CSV_FIELDS",
     "DECODING_CHOICES",
+    "FIELD_LABELS",
     "MAX_DIALOGUE_CHARS",
     "MAX_SHOTS",
     "PICKER_NAMES",
     "ROUGE_LABELS",
+    "ROUGE_SCALE",
     "ColumnConfig",
     "ColumnResult",
     "Comparison",
@@ -47,7 +52,9 @@ __all__ = [
     "ShotPool",
     "StrategySummary",
     "check_dialogue",
+    "checked_number",
     "column_configs",
+    "column_field_label",
     "evaluate_columns",
     "generation_settings",
     "parse_references",

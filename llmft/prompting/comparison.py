@@ -2,6 +2,10 @@
 
 Running a column is the one path the design asks for: `prompts.pick_shots` -> `prompts.fit_prompt`
 (512 tokens, with a report of what was dropped) -> `models.generate` -> `metrics.score_one`.
+
+What the Space shows is what happened: a column whose shots did not all fit is labelled with the number
+it used ("C · 2-shot most similar → 0 used"), and its notes say why. ROUGE is on one scale everywhere in
+this Space (tables, charts, JSON, CSV): F-measure in percent (`ROUGE_SCALE`).
 """
 
 from __future__ import annotations
@@ -18,19 +22,42 @@ from llmft.models import GenerationSettings, LoadedModel, generate
 from llmft.prompting.controls import ColumnConfig, check_dialogue
 from llmft.prompts import MAX_SOURCE_TOKENS, SimilarityIndex, fit_prompt, pick_shots
 
+ROUGE_SCALE = "ROUGE F-measure, %"
 ROUGE_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum"}
+ROUGE_HEADERS = [f"{ROUGE_LABELS[k]} (F, %)" for k in ROUGE_TYPES]
 
 
-def _percent_table(scores: dict[str, float] | None) -> list[Any]:
-    return [round(100 * scores[k], 2) if scores else None for k in ROUGE_TYPES]
+def to_percent(scores: dict[str, float] | None) -> dict[str, float] | None:
+    """`llmft.metrics` F-measures in [0, 1] on this Space's scale (percent); None stays None."""
+    return None if scores is None else {name: 100 * value for name, value in scores.items()}
+
+
+def rouge_cells(scores: dict[str, float] | None) -> list[Any]:
+    """Table cells for percent scores, two decimals (empty without a reference)."""
+    return [round(scores[k], 2) if scores else None for k in ROUGE_TYPES]
+
+
+def used_label(label: str, asked: int, used: float, mean: bool = False) -> str:
+    """`label`, plus the shots actually used when fewer than asked: 'C · 2-shot most similar → 0 used'."""
+    if used >= asked:
+        return label
+    return f"{label} → {used:.1f} used (mean)" if mean else f"{label} → {used:g} used"
+
+
+def why_shots_dropped(max_tokens: int) -> str:
+    return (
+        f"the model reads {max_tokens} tokens and the prompt with every shot was longer, so shots were dropped, "
+        "the last first (the dialogue being summarised is kept before any shot)"
+    )
 
 
 @dataclass
 class ColumnResult:
     """What one column shows: the exact prompt, how it was fitted, the summary, the time and ROUGE."""
 
-    label: str
+    label: str  # says how many shots were used when fewer than asked
     shots_requested: int
+    shots_used: int
     strategy: str
     seed: int
     shot_ids: list[str]
@@ -42,7 +69,7 @@ class ColumnResult:
     fit_report: str
     summary: str
     seconds: float
-    rouge: dict[str, float] | None  # F-measures in [0, 1]; None without a reference
+    rouge: dict[str, float] | None  # F-measures in percent (ROUGE_SCALE); None without a reference
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,16 +79,18 @@ class ColumnResult:
         """The column's details for the UI: tokens and fitting, shots, time, ROUGE."""
         shots = ", ".join(f"`{s}`" for s in self.shot_ids) or "none"
         fit = f"⚠️ {self.fit_report}" if self.dropped_shot_ids or self.dialogue_tokens_cut else self.fit_report
+        used = f"**{self.shots_used} of {self.shots_requested}**" if self.dropped_shot_ids else str(self.shots_used)
         lines = [
             f"**{self.label}**",
             f"- Prompt: **{self.prompt_tokens}/{self.max_tokens}** tokens; {fit}",
-            f"- Shots used: {shots}",
+            f"- Shots used: {used} ({shots})",
             f"- Time: **{self.seconds:.2f} s**",
         ]
         if self.rouge is None:
             lines.append("- ROUGE: no reference given")
         else:
-            lines.append("- " + " · ".join(f"{ROUGE_LABELS[k]} **{100 * v:.1f}**" for k, v in self.rouge.items()))
+            scores = " · ".join(f"{ROUGE_LABELS[k]} **{v:.1f}**" for k, v in self.rouge.items())
+            lines.append(f"- {scores} ({ROUGE_SCALE})")
         return "\n".join(lines)
 
 
@@ -85,8 +114,9 @@ def run_column(
     summary = generate(loaded, [fitted.text], settings, max_input_tokens=max_tokens)[0]
     seconds = time.perf_counter() - start
     return ColumnResult(
-        label=config.label,
+        label=used_label(config.label, config.shots, len(fitted.shot_ids)),
         shots_requested=config.shots,
+        shots_used=len(fitted.shot_ids),
         strategy=config.strategy,
         seed=config.seed,
         shot_ids=fitted.shot_ids,
@@ -98,8 +128,15 @@ def run_column(
         fit_report=fitted.report,
         summary=summary,
         seconds=round(seconds, 3),
-        rouge=score_one(summary, list(references)) if references else None,
+        rouge=to_percent(score_one(summary, list(references))) if references else None,
     )
+
+
+def notes_markdown(model_note: str | None, warnings: Sequence[str], fine: str) -> str:
+    """The page's persistent note: the demo-model note and every warning, or `fine` when there are none."""
+    lines = [f"ℹ️ **{model_note}**"] if model_note else []
+    lines += [f"- ⚠️ {warning}" for warning in warnings]
+    return "\n".join(lines) if lines else f"✅ {fine}"
 
 
 @dataclass
@@ -111,45 +148,53 @@ class Comparison:
     references: list[str]
     shot_pool: str
     columns: list[ColumnResult]
+    model_note: str | None = None  # set when the model is the embedded demo model
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
+            "model_note": self.model_note,
             "settings": self.settings,
             "references": self.references,
             "shot_pool": self.shot_pool,
+            "rouge_scale": ROUGE_SCALE,
             "warnings": self.warnings,
             "columns": [c.to_dict() for c in self.columns],
         }
 
     @property
     def warnings(self) -> list[str]:
-        """Things a person should know about the result: a dialogue cut to fit, shots dropped."""
+        """Things a person should know about the result: shots dropped (and why), a dialogue cut to fit."""
         notes = []
         for column in self.columns:
+            if column.dropped_shot_ids:
+                notes.append(
+                    f"{column.label}: asked for {column.shots_requested} shot(s), used {column.shots_used}: "
+                    f"{why_shots_dropped(column.max_tokens)}."
+                )
             if column.dialogue_tokens_cut:
                 notes.append(
                     f"{column.label}: the dialogue is longer than the model reads; the last "
                     f"{column.dialogue_tokens_cut} token(s) were cut to fit {column.max_tokens} tokens."
                 )
-            elif column.dropped_shot_ids:
-                notes.append(
-                    f"{column.label}: {len(column.dropped_shot_ids)} of {column.shots_requested} shot(s) "
-                    f"dropped to fit {column.max_tokens} tokens."
-                )
         return notes
 
-    TABLE_HEADERS = ["column", "shots used", "prompt tokens", "seconds", *(ROUGE_LABELS[k] for k in ROUGE_TYPES)]
+    def notes_markdown(self) -> str:
+        fine = "Every column used the shots it asked for; nothing was cut."
+        return notes_markdown(self.model_note, self.warnings, fine)
+
+    TABLE_HEADERS = ["column", "shots asked", "shots used", "prompt tokens", "seconds", *ROUGE_HEADERS]
 
     def table(self) -> list[list[Any]]:
         """Rows under `TABLE_HEADERS`; ROUGE in percent (empty without a reference)."""
         return [
-            [c.label, len(c.shot_ids), c.prompt_tokens, c.seconds, *_percent_table(c.rouge)] for c in self.columns
+            [c.label, c.shots_requested, c.shots_used, c.prompt_tokens, c.seconds, *rouge_cells(c.rouge)]
+            for c in self.columns
         ]
 
     def chart(self) -> Any | None:
         """ROUGE per column as grouped bars; None without a reference (nothing to compare)."""
         if not self.references:
             return None
-        groups = {c.label: {ROUGE_LABELS[k]: 100 * v for k, v in (c.rouge or {}).items()} for c in self.columns}
-        return grouped_bar_chart(groups, title="ROUGE against the reference", ylabel="F-measure (%)")
+        groups = {c.label: {ROUGE_LABELS[k]: v for k, v in (c.rouge or {}).items()} for c in self.columns}
+        return grouped_bar_chart(groups, title="ROUGE against the reference", ylabel=ROUGE_SCALE)

@@ -1,11 +1,13 @@
 """The Prompting Space's controls: columns (shots and picker), generation settings, references, dialogue.
 
-Everything a person can type or slide is checked here, with a message that names the field as the
-page labels it ("Column B: shots", "Max new tokens", ...), so a bad value says which control is wrong.
+Everything a person can type or slide is checked here, with a message that starts with the control's
+label on the page ("B: shots", "Max new tokens", ...), so a bad value says which control is wrong. The
+app lets these checks speak (its components do not refuse out-of-range values themselves).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,53 @@ MAX_DIALOGUE_CHARS = 20_000
 DECODING_CHOICES: tuple[str, ...] = ("greedy", "beam", "sample")
 PICKER_NAMES = {"first": "first-k", "random": "random", "similar": "most similar"}
 COLUMN_NAMES = "ABCDEFGH"
+MAX_SEED = 2**32 - 1
+MAX_NEW_TOKENS = 512
+
+# The page's labels for each control: app.py labels its components with these, and every message about a
+# bad value starts with the same words, so a person sees which of the page's controls to change.
+FIELD_LABELS = {
+    "decoding": "Decoding",
+    "num_beams": "Beams",
+    "temperature": "Temperature",
+    "top_p": "Top-p",
+    "seed": "Sampling seed",
+    "max_new_tokens": "Max new tokens",
+    "n_dialogues": "N test dialogues",
+}
+
+
+def column_field_label(column: str, field: str) -> str:
+    """The page's label of a column's control: 'B: shots', 'B: pick shots by', 'B: random seed'."""
+    return f"{column}: " + {"shots": "shots", "strategy": "pick shots by", "seed": "random seed"}[field]
+
+
+def checked_number(
+    value: Any,
+    field: str,
+    low: float,
+    high: float,
+    whole: bool = False,
+    above_low: bool = False,
+    error: type[ConfigError] | type[PromptError] = ConfigError,
+) -> Any:
+    """`value` as an int (`whole`) or float within [low, high] (`above_low`: low excluded), or `error`
+    with a message that starts with the field's label, e.g. "B: shots must be from 0 to 5, not 6."."""
+    kind = "a whole number" if whole else "a number"
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        raise error(f"{field} must be {kind}, not {value!r}.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise error(f"{field} must be {kind}, not {value!r}.") from None
+    if not math.isfinite(number) or (whole and not number.is_integer()):
+        raise error(f"{field} must be {kind}, not {value}.")
+    shown, lo, hi = (int(x) if float(x).is_integer() else x for x in (number, low, high))
+    if above_low and not low < number <= high:
+        raise error(f"{field} must be above {lo} and at most {hi}, not {shown}.")
+    if not low <= number <= high:
+        raise error(f"{field} must be from {lo} to {hi}, not {shown}.")
+    return int(number) if whole else number
 
 
 @dataclass(frozen=True)
@@ -44,19 +93,16 @@ class ColumnConfig:
         return f"{self.name} · {what}" if self.name else what
 
     def checked(self) -> ColumnConfig:
-        """This config with whole-number fields, or a `PromptError` naming the column and the bad value."""
-        where = f"Column {self.name}: " if self.name else ""
-        try:
-            shots, seed = int(self.shots), int(self.seed)
-        except (TypeError, ValueError):
-            raise PromptError(f"{where}shots and seed must be whole numbers.") from None
-        if shots != self.shots or not 0 <= shots <= MAX_SHOTS:
-            raise PromptError(
-                f"{where}the number of shots must be a whole number from 0 to {MAX_SHOTS}, not {self.shots}."
-            )
+        """This config with whole-number fields, or a `PromptError` naming the column's control and the bad value."""
+        name = self.name or "Column"
+        shots = checked_number(
+            self.shots, column_field_label(name, "shots"), 0, MAX_SHOTS, whole=True, error=PromptError
+        )
+        seed = checked_number(self.seed, column_field_label(name, "seed"), 0, MAX_SEED, whole=True, error=PromptError)
         if self.strategy not in SHOT_STRATEGIES:
             raise PromptError(
-                f"{where}unknown shot picker '{self.strategy}'; choose one of {', '.join(SHOT_STRATEGIES)}."
+                f"{column_field_label(name, 'strategy')}: unknown shot picker '{self.strategy}'; "
+                f"choose one of {', '.join(SHOT_STRATEGIES)}."
             )
         return ColumnConfig(shots=shots, strategy=self.strategy, seed=seed, name=self.name)
 
@@ -65,19 +111,14 @@ def column_configs(*triples: tuple[Any, Any, Any]) -> list[ColumnConfig]:
     """Configs named A, B, C, ... from (shots, strategy, seed) triples, checked."""
     if len(triples) > len(COLUMN_NAMES):
         raise PromptError(f"At most {len(COLUMN_NAMES)} columns can be compared.")
+    # None (a control left empty) means the control's default: 0 shots, seed 0, first-k.
     return [
-        ColumnConfig(shots=_whole(shots), strategy=str(strategy or "first"), seed=_whole(seed), name=name).checked()
+        ColumnConfig(
+            shots=0 if shots is None else shots, strategy=str(strategy or "first"), seed=0 if seed is None else seed,
+            name=name,
+        ).checked()
         for name, (shots, strategy, seed) in zip(COLUMN_NAMES, triples, strict=False)
     ]
-
-
-def _whole(value: Any) -> Any:
-    """Sliders and number boxes send 2.0 for 2; keep anything else as it is for `checked` to refuse."""
-    if value is None:
-        return 0
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    return value
 
 
 def generation_settings(
@@ -88,26 +129,25 @@ def generation_settings(
     max_new_tokens: int = 200,
     seed: int = 0,
 ) -> GenerationSettings:
-    """`GenerationSettings` from the app's controls: greedy, beam search, or sampling (seeded)."""
+    """`GenerationSettings` from the app's controls: greedy, beam search, or sampling (seeded).
+
+    Only the controls the chosen decoding uses are checked (the page hides the others).
+    """
     if decoding not in DECODING_CHOICES:
-        raise ConfigError(f"Unknown decoding '{decoding}'; choose one of {', '.join(DECODING_CHOICES)}.")
-    max_new_tokens = int(max_new_tokens)
-    if not 1 <= max_new_tokens <= 512:
-        raise ConfigError(f"Max new tokens must be from 1 to 512, not {max_new_tokens}.")
+        raise ConfigError(
+            f"{FIELD_LABELS['decoding']}: unknown decoding '{decoding}'; choose one of {', '.join(DECODING_CHOICES)}."
+        )
+    max_new_tokens = checked_number(max_new_tokens, FIELD_LABELS["max_new_tokens"], 1, MAX_NEW_TOKENS, whole=True)
     if decoding == "greedy":
         return GenerationSettings(max_new_tokens=max_new_tokens)
     if decoding == "beam":
-        beams = int(num_beams)
-        if not 2 <= beams <= 8:
-            raise ConfigError(f"Beam search needs 2 to 8 beams, not {beams}.")
+        beams = checked_number(num_beams, FIELD_LABELS["num_beams"], 2, 8, whole=True)
         return GenerationSettings(max_new_tokens=max_new_tokens, num_beams=beams)
-    temperature, top_p = float(temperature), float(top_p)
-    if not 0.0 < temperature <= 2.0:
-        raise ConfigError(f"Temperature must be above 0 and at most 2, not {temperature}.")
-    if not 0.0 < top_p <= 1.0:
-        raise ConfigError(f"Top-p must be above 0 and at most 1, not {top_p}.")
+    temperature = checked_number(temperature, FIELD_LABELS["temperature"], 0, 2, above_low=True)
+    top_p = checked_number(top_p, FIELD_LABELS["top_p"], 0, 1, above_low=True)
+    seed = checked_number(seed, FIELD_LABELS["seed"], 0, MAX_SEED, whole=True)
     return GenerationSettings(
-        max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature, top_p=top_p, seed=int(seed)
+        max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature, top_p=top_p, seed=seed
     )
 
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmft.apps.demo_note import loaded_model_note
 from llmft.apps.settings import AppSettings
 from llmft.data import DialogueExample, load_dialogues
-from llmft.errors import ConfigError, DataError, PromptError
+from llmft.errors import DataError, PromptError
 from llmft.models import MODEL_CACHE, GenerationSettings, LoadedModel, load_model
 from llmft.prompting.comparison import Comparison, run_column
-from llmft.prompting.controls import ColumnConfig, check_dialogue, parse_references
+from llmft.prompting.controls import FIELD_LABELS, ColumnConfig, check_dialogue, checked_number, parse_references
 from llmft.prompting.settings import PromptingSettings
 from llmft.prompting.sweep import Evaluation, ProgressFn, evaluate_columns, no_progress
 from llmft.prompts import SimilarityIndex
@@ -198,7 +199,8 @@ class PromptingLab:
             )
         progress(steps, steps, "done")
         return Comparison(
-            model=source, settings=settings.to_dict(), references=refs, shot_pool=pool.description, columns=columns
+            model=source, settings=settings.to_dict(), references=refs, shot_pool=pool.description, columns=columns,
+            model_note=loaded_model_note(loaded),
         )
 
     def evaluate(
@@ -210,13 +212,7 @@ class PromptingLab:
         progress: ProgressFn | None = None,
     ) -> Evaluation:
         """Run every column over the first `n_dialogues` test dialogues (all of them, if there are fewer)."""
-        limit = self.settings.max_eval_dialogues
-        try:
-            n = int(n_dialogues)
-        except (TypeError, ValueError):
-            raise ConfigError(f"The number of dialogues must be a whole number, not {n_dialogues!r}.") from None
-        if not 1 <= n <= limit:
-            raise ConfigError(f"The number of dialogues must be from 1 to {limit}, not {n}.")
+        n = checked_number(n_dialogues, FIELD_LABELS["n_dialogues"], 1, self.settings.max_eval_dialogues, whole=True)
         configs = [c.checked() for c in configs]
         if not configs:
             raise PromptError("Nothing to evaluate: configure at least one column.")
@@ -225,7 +221,7 @@ class PromptingLab:
         (progress or no_progress)(0, n * len(configs), f"Loading {source}")
         loaded = self.model(source)
         pool = self._pool_for(configs)
-        return evaluate_columns(
+        evaluation = evaluate_columns(
             loaded,
             examples,
             pool.examples,
@@ -237,3 +233,5 @@ class PromptingLab:
             dataset_name=f"{self.settings.dataset} test split, first {len(examples)}",
             pool_description=pool.description,
         )
+        evaluation.model_note = loaded_model_note(loaded)
+        return evaluation

@@ -1,7 +1,9 @@
 """Evaluation over many dialogues: every column over the first N test dialogues, batched, with means.
 
 `evaluate_columns` writes one row per column and dialogue (every prompt and prediction, for the CSV) and
-a `StrategySummary` per column (means over the dialogues).
+a `StrategySummary` per column (means over the dialogues). Like a comparison, it says how many shots
+were used (a mean per column, and how many dialogues lost shots to the 512-token limit), and its ROUGE
+is F-measure in percent (`ROUGE_SCALE`) in the table, the chart, the JSON and the CSV (`rouge1_pct`, ...).
 """
 
 from __future__ import annotations
@@ -18,7 +20,16 @@ from llmft.data import DialogueExample
 from llmft.errors import DataError
 from llmft.metrics import ROUGE_TYPES, mean_scores, score_one
 from llmft.models import GenerationSettings, LoadedModel, generate
-from llmft.prompting.comparison import ROUGE_LABELS, _percent_table
+from llmft.prompting.comparison import (
+    ROUGE_HEADERS,
+    ROUGE_LABELS,
+    ROUGE_SCALE,
+    notes_markdown,
+    rouge_cells,
+    to_percent,
+    used_label,
+    why_shots_dropped,
+)
 from llmft.prompting.controls import ColumnConfig
 from llmft.prompts import MAX_SOURCE_TOKENS, SimilarityIndex, fit_prompt, pick_shots
 
@@ -35,6 +46,7 @@ CSV_FIELDS = [
     "example_id",
     "topic",
     "shots_requested",
+    "shots_used",
     "strategy",
     "seed",
     "shot_ids",
@@ -44,7 +56,7 @@ CSV_FIELDS = [
     "prompt",
     "prediction",
     "references",
-    *ROUGE_TYPES,
+    *(f"{name}_pct" for name in ROUGE_TYPES),  # F-measure in percent, as everywhere in this Space
 ]
 
 
@@ -52,13 +64,16 @@ CSV_FIELDS = [
 class StrategySummary:
     """Means over the evaluated dialogues for one column."""
 
-    label: str
+    label: str  # says how many shots were used on average when fewer than asked
     dialogues: int
-    mean_prompt_tokens: float
+    shots_requested: int
+    mean_shots_used: float
+    dialogues_short_of_shots: int  # dialogues whose prompt lost at least one shot to the token limit
     shots_dropped: int
+    mean_prompt_tokens: float
     dialogues_cut: int
     seconds: float
-    rouge: dict[str, float]  # mean F-measures in [0, 1]
+    rouge: dict[str, float]  # mean F-measures in percent (ROUGE_SCALE)
 
 
 @dataclass
@@ -71,15 +86,19 @@ class Evaluation:
     shot_pool: str
     summaries: list[StrategySummary]
     rows: list[dict[str, Any]] = field(repr=False)
+    model_note: str | None = None  # set when the model is the embedded demo model
+    max_tokens: int = MAX_SOURCE_TOKENS
 
     SUMMARY_HEADERS = [
         "column",
         "dialogues",
+        "shots asked",
+        "shots used (mean)",
+        "dialogues that lost shots",
         "mean prompt tokens",
-        "shots dropped",
         "dialogues cut",
         "seconds",
-        *(ROUGE_LABELS[k] for k in ROUGE_TYPES),
+        *ROUGE_HEADERS,
     ]
 
     def table(self) -> list[list[Any]]:
@@ -88,29 +107,55 @@ class Evaluation:
             [
                 s.label,
                 s.dialogues,
+                s.shots_requested,
+                round(s.mean_shots_used, 2),
+                s.dialogues_short_of_shots,
                 round(s.mean_prompt_tokens, 1),
-                s.shots_dropped,
                 s.dialogues_cut,
                 round(s.seconds, 2),
-                *_percent_table(s.rouge),
+                *rouge_cells(s.rouge),
             ]
             for s in self.summaries
         ]
+
+    @property
+    def warnings(self) -> list[str]:
+        """Columns that ran with fewer shots than asked on some dialogues (and why), and dialogues cut."""
+        notes = []
+        for s in self.summaries:
+            if s.dialogues_short_of_shots:
+                notes.append(
+                    f"{s.label}: {s.dialogues_short_of_shots} of {s.dialogues} dialogue(s) lost shots "
+                    f"({s.shots_dropped} of {s.shots_requested * s.dialogues} dropped; {s.mean_shots_used:.2f} "
+                    f"used on average): {why_shots_dropped(self.max_tokens)}."
+                )
+            if s.dialogues_cut:
+                notes.append(
+                    f"{s.label}: {s.dialogues_cut} of {s.dialogues} dialogue(s) are longer than the model reads "
+                    f"and were cut to fit {self.max_tokens} tokens."
+                )
+        return notes
+
+    def notes_markdown(self) -> str:
+        return notes_markdown(self.model_note, self.warnings, "Every prompt had the shots its column asked for.")
 
     def to_dict(self) -> dict[str, Any]:
         """The summary (not the rows: those are in the CSV)."""
         return {
             "model": self.model,
+            "model_note": self.model_note,
             "dataset": self.dataset,
             "settings": self.settings,
             "shot_pool": self.shot_pool,
+            "rouge_scale": ROUGE_SCALE,
+            "warnings": self.warnings,
             "strategies": [asdict(s) for s in self.summaries],
         }
 
     def chart(self) -> Any:
-        groups = {s.label: {ROUGE_LABELS[k]: 100 * v for k, v in s.rouge.items()} for s in self.summaries}
+        groups = {s.label: {ROUGE_LABELS[k]: v for k, v in s.rouge.items()} for s in self.summaries}
         dialogues = self.summaries[0].dialogues if self.summaries else 0
-        return grouped_bar_chart(groups, title=f"Mean ROUGE over {dialogues} dialogue(s)", ylabel="F-measure (%)")
+        return grouped_bar_chart(groups, title=f"Mean ROUGE over {dialogues} dialogue(s)", ylabel=ROUGE_SCALE)
 
     def write_csv(self, path: str | Path) -> Path:
         """Every prompt and prediction, one row per column and dialogue (UTF-8, header row)."""
@@ -166,7 +211,7 @@ def evaluate_columns(
             progress=on_batch,
         )
         seconds = time.perf_counter() - start
-        scores = [score_one(p, e.summaries) for p, e in zip(predictions, examples, strict=True)]
+        scores = [to_percent(score_one(p, e.summaries)) or {} for p, e in zip(predictions, examples, strict=True)]
         for example, prompt, prediction, score in zip(examples, fitted, predictions, scores, strict=True):
             rows.append(
                 {
@@ -174,6 +219,7 @@ def evaluate_columns(
                     "example_id": example.id,
                     "topic": example.topic or "",
                     "shots_requested": config.shots,
+                    "shots_used": len(prompt.shot_ids),
                     "strategy": config.strategy,
                     "seed": config.seed,
                     "shot_ids": " ".join(prompt.shot_ids),
@@ -183,15 +229,20 @@ def evaluate_columns(
                     "prompt": prompt.text,
                     "prediction": prediction,
                     "references": "\n".join(example.summaries),
-                    **{k: round(v, 6) for k, v in score.items()},
+                    **{f"{k}_pct": round(v, 4) for k, v in score.items()},
                 }
             )
+        used = [len(f.shot_ids) for f in fitted]
+        mean_used = sum(used) / max(len(used), 1)
         summaries.append(
             StrategySummary(
-                label=config.label,
+                label=used_label(config.label, config.shots, mean_used, mean=True),
                 dialogues=len(examples),
-                mean_prompt_tokens=sum(f.token_count for f in fitted) / max(len(fitted), 1),
+                shots_requested=config.shots,
+                mean_shots_used=mean_used,
+                dialogues_short_of_shots=sum(1 for f in fitted if f.dropped_shot_ids),
                 shots_dropped=sum(len(f.dropped_shot_ids) for f in fitted),
+                mean_prompt_tokens=sum(f.token_count for f in fitted) / max(len(fitted), 1),
                 dialogues_cut=sum(1 for f in fitted if f.dialogue_tokens_cut),
                 seconds=seconds,
                 rouge=mean_scores(scores),
@@ -205,4 +256,5 @@ def evaluate_columns(
         shot_pool=pool_description,
         summaries=summaries,
         rows=rows,
+        max_tokens=max_tokens,
     )

@@ -22,15 +22,19 @@ if (_REPO_ROOT / "llmft" / "__init__.py").is_file() and str(_REPO_ROOT) not in s
 import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from llmft.apps.demo_note import demo_note  # noqa: E402
 from llmft.apps.errors import gradio_errors, user_message  # noqa: E402
 from llmft.errors import LlmftError  # noqa: E402
 from llmft.prompting import (  # noqa: E402
+    FIELD_LABELS,
     MAX_SHOTS,
+    ROUGE_SCALE,
     Comparison,
     Evaluation,
     PromptingLab,
     PromptingSettings,
     column_configs,
+    column_field_label,
     generation_settings,
 )
 
@@ -40,7 +44,27 @@ COLUMNS = ("A", "B", "C")
 DEFAULT_COLUMNS = {"A": (0, "first", 0), "B": (1, "first", 0), "C": (2, "similar", 0)}
 STRATEGIES = [("first-k", "first"), ("random (seeded)", "random"), ("most similar (embeddings)", "similar")]
 DECODINGS = [("greedy", "greedy"), ("beam search", "beam"), ("sampling", "sample")]
-LOOKUP_CONCURRENCY = 4  # dataset look-ups are cheap; they should not wait behind a generation
+DEFAULT_MODEL_NOTE = demo_note([SETTINGS.base_model])  # the embedded demo model says what it is
+
+
+# The package checks every value with the control's label in its message ("B: shots must be from 0 to 5,
+# not 6."). Gradio's own check runs first and says only "Value 6 is greater than maximum value 5.", so these
+# controls pass values through unchecked (an instance attribute: a subclass would make Gradio write app.pyi).
+def checked_by_package(component: Any) -> Any:
+    component.preprocess = lambda payload: payload
+    return component
+
+
+def Slider(*args: Any, **kwargs: Any) -> gr.Slider:  # noqa: N802 - reads like the component it makes
+    return checked_by_package(gr.Slider(*args, **kwargs))
+
+
+def Radio(*args: Any, **kwargs: Any) -> gr.Radio:  # noqa: N802
+    return checked_by_package(gr.Radio(*args, **kwargs))
+
+
+def Number(*args: Any, **kwargs: Any) -> gr.Number:  # noqa: N802
+    return checked_by_package(gr.Number(*args, **kwargs))
 
 
 def _progress(progress: gr.Progress) -> Any:
@@ -78,7 +102,8 @@ def compare(
 ) -> tuple[Any, ...]:
     """Summarise one dialogue with three prompting strategies (columns A, B, C) and score each with ROUGE.
 
-    Returns the result as JSON (first), a table, a chart, then per column: summary, details, exact prompt.
+    Returns the result as JSON (first), a table, a chart, then per column: summary, details, exact prompt;
+    last, the notes (Markdown): shots dropped and why, a dialogue cut, the demo model. ROUGE: F-measure, %.
     """
     configs = column_configs(
         (a_shots, a_strategy, a_seed), (b_shots, b_strategy, b_seed), (c_shots, c_strategy, c_seed)
@@ -89,7 +114,7 @@ def compare(
         gr.Warning(warning)
     per_column = [value for c in result.columns for value in (c.summary, c.markdown, c.prompt)]
     table = pd.DataFrame(result.table(), columns=Comparison.TABLE_HEADERS)
-    return (result.to_dict(), table, result.chart(), *per_column)
+    return (result.to_dict(), table, result.chart(), *per_column, result.notes_markdown())
 
 
 @gradio_errors
@@ -113,7 +138,8 @@ def evaluate(
     seed: int = 0,
     progress: gr.Progress = gr.Progress(),  # noqa: B008
 ) -> tuple[Any, ...]:
-    """Run columns A, B, C over the first N test dialogues: mean ROUGE per column, a chart, a CSV of every row."""
+    """Run columns A, B, C over the first N test dialogues: mean ROUGE per column, a chart, a CSV of every row,
+    and the notes (Markdown; shots dropped and why). ROUGE: F-measure, %."""
     configs = column_configs(
         (a_shots, a_strategy, a_seed), (b_shots, b_strategy, b_seed), (c_shots, c_strategy, c_seed)
     )
@@ -121,8 +147,10 @@ def evaluate(
     result = LAB.evaluate(n_dialogues, configs, settings, model, progress=_progress(progress))
     # Gradio serves files from the system temp folder; a folder per run keeps concurrent CSVs apart.
     csv_path = result.write_csv(Path(tempfile.mkdtemp(prefix="llmft-prompting-")) / "prompting-evaluation.csv")
+    for warning in result.warnings:
+        gr.Warning(warning)
     table = pd.DataFrame(result.table(), columns=Evaluation.SUMMARY_HEADERS)
-    return result.to_dict(), table, result.chart(), str(csv_path)
+    return result.to_dict(), table, result.chart(), str(csv_path), result.notes_markdown()
 
 
 @gradio_errors
@@ -177,6 +205,7 @@ does not fit is dropped and reported), the summary, the time and ROUGE against t
 
 with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
     gr.Markdown(INTRO)
+    gr.Markdown(f"ℹ️ **{DEFAULT_MODEL_NOTE}**" if DEFAULT_MODEL_NOTE else "", visible=bool(DEFAULT_MODEL_NOTE))
     with gr.Row():
         model_box = gr.Dropdown(
             SETTINGS.model_choices,
@@ -187,12 +216,14 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
             scale=2,
         )
         with gr.Accordion("Generation settings", open=False), gr.Group():
-            decoding_box = gr.Radio(DECODINGS, value="greedy", label="Decoding")
-            beams_box = gr.Slider(2, 8, value=4, step=1, label="Beams", visible=False)
-            temperature_box = gr.Slider(0.05, 2.0, value=0.7, step=0.05, label="Temperature", visible=False)
-            top_p_box = gr.Slider(0.05, 1.0, value=0.9, step=0.05, label="Top-p", visible=False)
-            seed_box = gr.Number(0, precision=0, label="Sampling seed", visible=False)
-            max_new_box = gr.Slider(8, 512, value=200, step=8, label="Max new tokens")
+            decoding_box = Radio(DECODINGS, value="greedy", label=FIELD_LABELS["decoding"])
+            beams_box = Slider(2, 8, value=4, step=1, label=FIELD_LABELS["num_beams"], visible=False)
+            temperature_box = Slider(
+                0.05, 2.0, value=0.7, step=0.05, label=FIELD_LABELS["temperature"], visible=False
+            )
+            top_p_box = Slider(0.05, 1.0, value=0.9, step=0.05, label=FIELD_LABELS["top_p"], visible=False)
+            seed_box = Number(0, precision=0, label=FIELD_LABELS["seed"], visible=False)
+            max_new_box = Slider(8, 512, value=200, step=8, label=FIELD_LABELS["max_new_tokens"])
 
     gr.Markdown("### Columns: how many shots, and how they are picked")
     column_inputs: list[gr.components.Component] = []
@@ -202,9 +233,9 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
             with gr.Column(variant="panel"):
                 gr.Markdown(f"**Column {name}**")
                 column_inputs += [
-                    gr.Slider(0, MAX_SHOTS, value=shots, step=1, label=f"{name}: shots"),
-                    gr.Radio(STRATEGIES, value=strategy, label=f"{name}: pick shots by"),
-                    gr.Number(seed, precision=0, label=f"{name}: random seed"),
+                    Slider(0, MAX_SHOTS, value=shots, step=1, label=column_field_label(name, "shots")),
+                    Radio(STRATEGIES, value=strategy, label=column_field_label(name, "strategy")),
+                    Number(seed, precision=0, label=column_field_label(name, "seed")),
                 ]
     generation_inputs = [decoding_box, beams_box, temperature_box, top_p_box, max_new_box, seed_box]
 
@@ -223,6 +254,8 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
                 reference_box = gr.Textbox("", label="Reference summary (one per line)", lines=10, scale=2,
                                            placeholder="Optional: without one, no ROUGE")
             compare_button = gr.Button("Compare", variant="primary")
+            # Persistent, unlike the toasts: what a person must know to read the result (shots dropped, why).
+            compare_notes = gr.Markdown("")
             column_outputs: list[gr.components.Component] = []
             with gr.Row(equal_height=False):
                 for name in COLUMNS:
@@ -235,8 +268,8 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
                             column_outputs.append(
                                 gr.Textbox(label=f"{name}: prompt", lines=12, interactive=False, buttons=["copy"])
                             )
-            compare_chart = gr.Plot(label="ROUGE per column")
-            compare_table = gr.Dataframe(label="Columns compared", interactive=False)
+            compare_chart = gr.Plot(label=f"ROUGE per column ({ROUGE_SCALE})")
+            compare_table = gr.Dataframe(label=f"Columns compared ({ROUGE_SCALE})", interactive=False)
             with gr.Accordion("Result as JSON (what the API returns first)", open=False):
                 compare_json = gr.JSON(label="Result")
 
@@ -246,11 +279,12 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
                 "The CSV has every prompt and prediction."
             )
             with gr.Row(equal_height=True):
-                n_box = gr.Slider(1, SETTINGS.max_eval_dialogues, value=min(10, SETTINGS.max_eval_dialogues), step=1,
-                                  label="N test dialogues", scale=3)
+                n_box = Slider(1, SETTINGS.max_eval_dialogues, value=min(10, SETTINGS.max_eval_dialogues), step=1,
+                               label=FIELD_LABELS["n_dialogues"], scale=3)
                 evaluate_button = gr.Button("Evaluate", variant="primary", scale=1)
-            evaluate_table = gr.Dataframe(label="Mean ROUGE per column", interactive=False)
-            evaluate_chart = gr.Plot(label="Mean ROUGE chart")
+            evaluate_notes = gr.Markdown("")
+            evaluate_table = gr.Dataframe(label=f"Mean ROUGE per column ({ROUGE_SCALE})", interactive=False)
+            evaluate_chart = gr.Plot(label=f"Mean ROUGE chart ({ROUGE_SCALE})")
             evaluate_file = gr.File(label="Every prompt and prediction (CSV)")
             with gr.Accordion("Summary as JSON", open=False):
                 evaluate_json = gr.JSON(label="Evaluation summary")
@@ -259,7 +293,7 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
     compare_button.click(
         compare,
         inputs=[dialogue_box, reference_box, model_box, *column_inputs, *generation_inputs],
-        outputs=[compare_json, compare_table, compare_chart, *column_outputs],
+        outputs=[compare_json, compare_table, compare_chart, *column_outputs, compare_notes],
         api_name="compare",
         concurrency_id="model",  # /compare and /evaluate share one limit: they compete for the same CPU/GPU
         concurrency_limit=SETTINGS.concurrency,
@@ -267,7 +301,7 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
     evaluate_button.click(
         evaluate,
         inputs=[n_box, model_box, *column_inputs, *generation_inputs],
-        outputs=[evaluate_json, evaluate_table, evaluate_chart, evaluate_file],
+        outputs=[evaluate_json, evaluate_table, evaluate_chart, evaluate_file, evaluate_notes],
         api_name="evaluate",
         concurrency_id="model",
         concurrency_limit=SETTINGS.concurrency,
@@ -277,21 +311,21 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
         inputs=[example_box, topic_box],
         outputs=[example_box, dialogue_box, reference_box],
         api_name="load_example",
-        concurrency_limit=LOOKUP_CONCURRENCY,
+        queue=False,  # see LOOKUPS_OFF_THE_QUEUE
     )
     random_button.click(
         random_example,
         inputs=[topic_box],
         outputs=[example_box, dialogue_box, reference_box],
         api_name="random_example",
-        concurrency_limit=LOOKUP_CONCURRENCY,
+        queue=False,  # see LOOKUPS_OFF_THE_QUEUE
     )
     topic_box.input(
         choose_topic,
         inputs=[topic_box],
         outputs=[example_box, dialogue_box, reference_box],
         api_visibility="private",
-        concurrency_limit=LOOKUP_CONCURRENCY,
+        queue=False,
     )
     decoding_box.change(
         show_decoding_controls,
@@ -304,11 +338,16 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
         list_dataset,
         outputs=[topic_box, example_box, dataset_note],
         api_visibility="private",
-        concurrency_limit=LOOKUP_CONCURRENCY,
+        queue=False,
     )
 
 # Model work waits in one queue: LLMFT_CONCURRENCY requests generate at once (default 1), LLMFT_MAX_QUEUE wait.
-demo.queue(default_concurrency_limit=SETTINGS.concurrency, max_size=SETTINGS.max_queue)
+# LOOKUPS_OFF_THE_QUEUE: Gradio's max_size counts the waiting events of every concurrency id together, so
+# dataset look-ups on the queue would be refused ("Queue is full") whenever comparisons fill it. They are
+# cheap (the dataset is loaded once, then in memory), so they skip the queue (queue=False) and answer at once.
+# api_open=False (Gradio's default on Spaces, not elsewhere): queued events cannot be called around the queue with a
+# direct POST to /gradio_api/run/<name>; the look-ups, off the queue, can (that is how the page calls them).
+demo.queue(default_concurrency_limit=SETTINGS.concurrency, max_size=SETTINGS.max_queue, api_open=False)
 
 if __name__ == "__main__":
     # Host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (Gradio reads them when these are None).

@@ -86,6 +86,13 @@ def test_hits_become_langchain_documents_with_their_source(kb: KnowledgeBase) ->
     assert document.metadata["file"] == "warranty.md" and document.metadata["reason"]
 
 
+def test_langchain_retriever_with_a_follow_up(kb: KnowledgeBase) -> None:
+    retriever = kb.as_retriever(k=2)
+    [first, second] = retriever.invoke("Which one is the most expensive?", history=[("user", "Do you sell tents?")])
+    assert first.metadata["citation"] == "product TN-703: Tundra Basecamp 4"  # $459, the dearest of the three tents
+    assert second.metadata["title"] == "Fjell Ridge 2" and "most expensive first" in second.metadata["reason"]
+
+
 @pytest.mark.parametrize("mode", ["bm25", "vector", "fusion"])
 def test_plain_modes_ignore_filters(kb: KnowledgeBase, mode: str) -> None:
     result = kb.search("Orbit One flagship phone", k=3, mode=mode)

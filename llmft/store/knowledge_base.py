@@ -4,6 +4,7 @@
     summary = kb.ingest("products.csv", ["policies/"])   # idempotent; sync=True also deletes what is gone
     result = kb.search("cheapest phone under $300")      # hits with reasons and citations
     docs = result.documents()                            # LangChain Documents for a chain
+    retriever = kb.as_retriever(k=5)                     # or a LangChain retriever: retriever.invoke(question)
 
 `KnowledgeBase.demo()` opens (and fills, the first time) a store of the small demo shop shipped in the package.
 """
@@ -80,6 +81,12 @@ class KnowledgeBase:
     def search(self, question: str, k: int = 5, history: Sequence[Any] = (), rewritten: str | None = None,
                mode: str = "hybrid") -> SearchResult:
         return self.retriever.search(question, k=k, history=history, rewritten=rewritten, mode=mode)
+
+    def as_retriever(self, k: int = 5, mode: str = "hybrid") -> Any:
+        """A LangChain retriever over this store (`llmft.store.lc_retriever.ShopRetriever`)."""
+        from llmft.store.lc_retriever import ShopRetriever
+
+        return ShopRetriever(knowledge_base=self, k=k, mode=mode)
 
     def count(self) -> int:
         return self.collection.count()

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up .venv (scripts/setup.sh) and start the apps on http://127.0.0.1:7860 (prompting).
+# Set up .venv (scripts/setup.sh) and start the apps: http://127.0.0.1:7860 (prompting), :7861 (summarizer).
 # With the Hub reachable they use google/flan-t5-base and knkarthick/dialogsum. Without it (or with
 # HF_HUB_OFFLINE=1) they use the embedded local default: a tiny T5 fine-tuned here on synthetic
 # dialogues in about a minute (python -m llmft.demo). Set LLMFT_BASE_MODEL / LLMFT_DATASET to choose.
@@ -13,7 +13,14 @@ if [[ -z "${LLMFT_BASE_MODEL:-}" ]] && ! .venv/bin/python -m llmft.demo check-hu
   echo "==> the Hub is not reachable: building the embedded local demo model (a minute or two, once)"
   eval "$(.venv/bin/python -m llmft.demo build outputs/demo)"
   echo "==> model: $LLMFT_BASE_MODEL  data: $LLMFT_DATASET"
+  # The summarizer compares the demo's untuned base, its full fine-tune and its LoRA adapter.
+  export LLMFT_SUMMARIZER_BASE="${LLMFT_SUMMARIZER_BASE:-$PWD/outputs/demo/model}"
+  export LLMFT_FULL_MODEL="${LLMFT_FULL_MODEL:-$LLMFT_BASE_MODEL}"
 fi
 
-echo "==> prompting Space on http://${GRADIO_SERVER_NAME:-127.0.0.1}:${GRADIO_SERVER_PORT:-7860} (Ctrl-C stops it)"
-exec .venv/bin/python spaces/prompting/app.py
+host="${GRADIO_SERVER_NAME:-127.0.0.1}"
+echo "==> prompting Space on http://$host:7860, summarizer Space on http://$host:7861 (Ctrl-C stops both)"
+GRADIO_SERVER_PORT=7860 .venv/bin/python spaces/prompting/app.py &
+GRADIO_SERVER_PORT=7861 .venv/bin/python spaces/summarizer/app.py &
+trap 'kill $(jobs -p) 2>/dev/null || true' INT TERM EXIT  # Ctrl-C, or one app ending, stops the other too
+wait -n

@@ -12,6 +12,7 @@ import importlib.util
 import pytest
 import torch
 
+from llmft.errors import ConfigError
 from llmft.models import load_model
 from llmft.prompts import fit_prompt
 from llmft.tiny import synthetic_dialogues
@@ -75,3 +76,25 @@ def test_the_stock_converter_scales_the_outputs_and_ours_does_not(ct2_ready, tin
     assert _max_difference(stock.score(prompts, targets), scores) > 1e-2  # ... the scores do not
     assert ours.generate(prompts, TOKENS, TOKENS) == texts
     assert _max_difference(ours.score(prompts, targets), scores) < 1e-3
+
+
+def test_the_summarizer_serves_from_ctranslate2_when_chosen(ct2_ready, tiny_models, monkeypatch):
+    from llmft.models import GenerationSettings, generate
+    from llmft.summarizing import Summarizer, SummarizerSettings
+
+    monkeypatch.setenv("LLMFT_SUMMARIZER_BASE", str(tiny_models.base))
+    monkeypatch.setenv("LLMFT_LORA_ADAPTERS", str(tiny_models.lora))
+    monkeypatch.setenv("LLMFT_SUMMARIZER_BACKEND", "ctranslate2")
+    monkeypatch.setenv("LLMFT_CT2_QUANTIZATION", "float32")  # exact: the outputs must be torch's
+    summarizer = Summarizer(SummarizerSettings.from_env())
+    assert summarizer.ct2 is not None
+    dialogue = synthetic_dialogues(1, seed=9)[0].dialogue
+    result = summarizer.summarize(dialogue, "", summarizer.specs(), max_new_tokens=TOKENS)
+    for row in result.results:
+        loaded = load_model(row.source, use_cache=False)
+        prompt = fit_prompt(loaded.tokenizer, dialogue).text
+        assert row.summary == generate(loaded, [prompt], GenerationSettings(max_new_tokens=TOKENS))[0]
+    assert len(summarizer.ct2._models) == 2  # the base and the merged adapter, each converted once
+    monkeypatch.setenv("LLMFT_SUMMARIZER_BACKEND", "onnx")
+    with pytest.raises(ConfigError, match="LLMFT_SUMMARIZER_BACKEND='onnx': use one of torch, ctranslate2"):
+        SummarizerSettings.from_env()

@@ -17,16 +17,17 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from llmft.errors import ConfigError, ModelLoadError
 from llmft.models import read_adapter_config, resolve_source
+from llmft.summarizing.settings import QUANTIZATIONS
 
 logger = logging.getLogger(__name__)
 
-QUANTIZATIONS = ("float32", "int8", "int8_float32", "bfloat16", "int8_bfloat16")
 
 
 def _ctranslate2() -> Any:
@@ -117,3 +118,31 @@ class Ct2Summarizer:
         targets = [self.tokenizer.convert_ids_to_tokens(list(ids)) for ids in target_ids]
         results = self.translator.score_batch(self._source_tokens(prompts, max_input_tokens), targets)
         return [list(r.log_probs[: len(t)]) for r, t in zip(results, targets, strict=True)]
+
+
+class Ct2Variants:
+    """Converted variants for serving, converted once per process (adapters merged into their base first).
+
+    Unlike the torch backend, every adapter becomes a model of its own (CTranslate2 has no adapters); int8
+    models are about a quarter of the fp32 size. `check(spec, base_spec)` is the torch store's refusals
+    (allowlist, an adapter for another base), run before converting.
+    """
+
+    def __init__(self, work_dir: str | Path | None = None, quantization: str = "int8", threads: int | None = None):
+        self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="llmft-ct2-models-"))
+        self.quantization = quantization
+        self.threads = threads
+        self._models: dict[tuple[str, str | None, str], Ct2Summarizer] = {}
+        self._lock = threading.Lock()
+
+    def get(self, source: str, revision: str | None, base_source: str, tokenizer: Any) -> Ct2Summarizer:
+        key = (source, revision, base_source)
+        with self._lock:  # one conversion at a time: each holds a full fp32 model in memory
+            if key not in self._models:
+                out = self.work_dir / f"model-{len(self._models)}"
+                folder = resolve_source(source, revision)
+                convert(str(folder), out, self.quantization)
+                compute = "int8" if self.quantization.startswith("int8") else self.quantization
+                self._models[key] = Ct2Summarizer(out, tokenizer, compute, self.threads)
+                logger.info("serving %s with CTranslate2 (%s)", source, self.quantization)
+            return self._models[key]

@@ -17,47 +17,27 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from llmft.data import DialogueExample, load_dialogues
-from llmft.errors import ConfigError, DataError, LlmftError, ModelLoadError, PromptError
+from llmft.data import DialogueExample
+from llmft.errors import ConfigError, LlmftError, ModelLoadError, PromptError
 from llmft.metrics import score_one
 from llmft.models import MODEL_CACHE, GenerationSettings, generate
-from llmft.prompts import MAX_SOURCE_TOKENS, fit_prompt
+from llmft.prompts import MAX_SOURCE_TOKENS, FittedPrompt, fit_prompt
 from llmft.summarizing.batch import read_batch_file
+from llmft.summarizing.ct2 import Ct2Variants
+from llmft.summarizing.examples import TestDialogues
 from llmft.summarizing.explain import Explanation, explain_summary
+from llmft.summarizing.inputs import check_dialogue, parse_references
 from llmft.summarizing.results import BatchResult, SingleResult, VariantSummary, percent
 from llmft.summarizing.settings import SummarizerSettings, split_sources
 from llmft.summarizing.variants import Variant, VariantModels, VariantSpec, variant_specs
 
 logger = logging.getLogger(__name__)
 
-# A guard against pasting a book: the encoder reads 512 tokens (about 2,000 characters) of it anyway.
-MAX_DIALOGUE_CHARS = 20_000
 ProgressFn = Callable[[int, int, str], None]  # (done, total, what): gr.Progress in the app
 
 
 def _no_progress(done: int, total: int, what: str) -> None:
     return None
-
-
-def check_dialogue(dialogue: str | None, reference: str | None = None) -> str:
-    """The stripped dialogue, or a `PromptError` that says what to do."""
-    dialogue = (dialogue or "").strip()
-    if not dialogue:
-        if (reference or "").strip():
-            raise PromptError("A reference summary was given but no dialogue: paste the dialogue it summarises.")
-        raise PromptError("The dialogue is empty: paste a conversation or pick one from the dataset.")
-    if len(dialogue) > MAX_DIALOGUE_CHARS:
-        raise PromptError(
-            f"The dialogue is {len(dialogue):,} characters; this app takes at most {MAX_DIALOGUE_CHARS:,} "
-            f"(the model reads only its first {MAX_SOURCE_TOKENS} tokens, about 2,000 characters)."
-        )
-    return dialogue
-
-
-def parse_references(text: str | Sequence[str] | None) -> list[str]:
-    """References from a text box (one per line) or a list; blank ones dropped."""
-    lines = (text or "").splitlines() if isinstance(text, str) or text is None else [str(t) for t in text]
-    return [line.strip() for line in lines if line.strip()]
 
 
 class Summarizer:
@@ -72,12 +52,15 @@ class Summarizer:
         self.settings = settings or SummarizerSettings.from_env()
         self.models = models or VariantModels(max_bases=self.settings.max_models, policy=self.settings.model_policy())
         MODEL_CACHE.max_models = self.settings.max_models  # the full checkpoint lives in the shared cache
+        # CTranslate2 serves the summaries when chosen; the torch variants still load (the allowlist and adapter
+        # checks, the tokenizer, and /explain, which needs attention weights).
+        serve_ct2 = self.settings.backend == "ctranslate2"
+        self.ct2 = Ct2Variants(quantization=self.settings.ct2_quantization) if serve_ct2 else None
         self.retry_after_s = retry_after_s
         # Keyed by the variant AND its base: an adapter refused on one base may load on another.
         self._failures: dict[tuple[VariantSpec, VariantSpec], tuple[float, LlmftError]] = {}
         self._lock = threading.Lock()
-        self._examples: list[DialogueExample] | None = None
-        self._examples_error: tuple[float, DataError] | None = None
+        self.examples = TestDialogues(self.settings.dataset, retry_after_s)
 
     # --- variants ----------------------------------------------------------------------------------
 
@@ -156,6 +139,31 @@ class Summarizer:
             raise ConfigError(f"Max new tokens must be from 1 to 512, not {tokens}.")
         return GenerationSettings(max_new_tokens=tokens)
 
+    def _generate(
+        self,
+        variant: Variant,
+        dialogues: Sequence[str],
+        settings: GenerationSettings,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> tuple[list[str], list[FittedPrompt], float]:
+        """Summaries of `dialogues` by `variant` on the configured backend: texts, fitted prompts, seconds."""
+        if self.ct2 is None:
+            with variant.active() as loaded:
+                fitted = [fit_prompt(loaded.tokenizer, d) for d in dialogues]
+                start = time.perf_counter()
+                texts = generate(loaded, [f.text for f in fitted], settings,
+                                 batch_size=self.settings.generation_batch, progress=progress)
+                return texts, fitted, time.perf_counter() - start
+        base = variant.base.source if variant.base is not None and variant.spec.kind == "lora" else ""
+        model = self.ct2.get(variant.spec.source, variant.spec.revision, base, variant.tokenizer)
+        fitted = [fit_prompt(variant.tokenizer, d) for d in dialogues]
+        start = time.perf_counter()
+        texts = model.generate([f.text for f in fitted], settings.max_new_tokens,
+                               batch_size=self.settings.generation_batch)
+        if progress is not None:
+            progress(len(dialogues), len(dialogues))
+        return texts, fitted, time.perf_counter() - start
+
     def summarize(
         self,
         dialogue: str,
@@ -179,11 +187,7 @@ class Summarizer:
             except LlmftError as err:
                 results.append(VariantSummary(spec.name, spec.kind, spec.source, error=str(err)))
                 continue
-            with variant.active() as loaded:
-                fitted = fit_prompt(loaded.tokenizer, dialogue)
-                start = time.perf_counter()
-                summary = generate(loaded, [fitted.text], settings)[0]
-                seconds = time.perf_counter() - start
+            (summary,), (fitted,), seconds = self._generate(variant, [dialogue], settings)
             if fitted.dialogue_tokens_cut:
                 warnings.append(f"{spec.name}: {fitted.report}")
             rouge = percent(score_one(summary, refs)) if refs else None
@@ -220,12 +224,8 @@ class Summarizer:
                 progress(offset + done, total, f"{name}: summarising")
 
             progress(offset, total, f"{name}: summarising")
-            with variant.active() as loaded:
-                fitted = [fit_prompt(loaded.tokenizer, e.dialogue) for e in examples]
-                start = time.perf_counter()
-                summaries = generate(loaded, [f.text for f in fitted], settings,
-                                     batch_size=self.settings.generation_batch, progress=on_batch)
-                seconds[name] = round(time.perf_counter() - start, 3)
+            summaries, fitted, spent = self._generate(variant, [e.dialogue for e in examples], settings, on_batch)
+            seconds[name] = round(spent, 3)
             cut = sum(1 for f in fitted if f.dialogue_tokens_cut)
             if cut:
                 notes.append(f"{name}: {cut} dialogue(s) were cut to fit {MAX_SOURCE_TOKENS} tokens.")
@@ -278,7 +278,7 @@ class Summarizer:
             raise ConfigError(f"The number of dialogues must be a whole number, not {n_dialogues!r}.") from None
         if not 1 <= n <= limit:
             raise ConfigError(f"The number of dialogues must be from 1 to {limit}, not {n}.")
-        examples = self.test_examples()[:n]
+        examples = self.examples.all()[:n]
         title = f"{self.settings.dataset} test split, first {len(examples)} dialogue(s)"
         return self.run_many(examples, specs, names, title, max_new_tokens, progress)
 
@@ -297,36 +297,3 @@ class Summarizer:
             if not summary.strip():
                 raise PromptError(f"{spec.name} wrote an empty summary, so there is nothing to explain.")
             return explain_summary(loaded, dialogue, summary.strip(), spec.name)
-
-    # --- test dialogues ------------------------------------------------------------------------------
-
-    def test_examples(self) -> list[DialogueExample]:
-        """The dataset's test split, one example per dialogue with all its references (loaded once)."""
-        with self._lock:
-            if self._examples is not None:
-                return self._examples
-            if self._examples_error and time.monotonic() - self._examples_error[0] < self.retry_after_s:
-                raise self._examples_error[1]
-        try:
-            examples = load_dialogues(self.settings.dataset, "test", group_references=True)
-        except DataError as err:
-            with self._lock:
-                self._examples_error = (time.monotonic(), err)
-            raise
-        with self._lock:
-            self._examples = examples
-        return examples
-
-    def example(self, example_id: str) -> DialogueExample:
-        example_id = (example_id or "").strip()
-        if not example_id:
-            raise DataError("Choose a test dialogue: give its id.")
-        examples = self.test_examples()
-        for example in examples:
-            if example.id == example_id:
-                return example
-        raise DataError(f"No test dialogue with id '{example_id}' in {self.settings.dataset} "
-                        f"(ids look like '{examples[0].id}').")
-
-    def example_choices(self) -> list[tuple[str, str]]:
-        return [(f"{e.id} · {e.topic}" if e.topic else e.id, e.id) for e in self.test_examples()]

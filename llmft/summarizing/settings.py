@@ -10,6 +10,8 @@
 | `LLMFT_MAX_EVAL` | `100` | most test dialogues one evaluation may run over |
 | `LLMFT_SUMMARY_TOKENS` | `128` | new tokens a summary may have (the default of the UI's slider) |
 | `LLMFT_GENERATION_BATCH` | `8` | dialogues generated together (sorted by length) |
+| `LLMFT_SUMMARIZER_BACKEND` | `torch` | `ctranslate2`: summaries from CTranslate2 conversions (adapters merged) |
+| `LLMFT_CT2_QUANTIZATION` | `int8` | the CTranslate2 models' weights: `int8`, `float32`, ... |
 
 Each model is a Hub id, `id@revision`, or a local folder. A subclass of `AppSettings` (as
 `PromptingSettings` is), so `model_policy()` offers exactly this Space's models (plus `LLMFT_MODELS`,
@@ -22,7 +24,18 @@ import os
 from dataclasses import dataclass, field, fields
 
 from llmft.apps.settings import AppSettings, _env_int
+from llmft.errors import ConfigError
 from llmft.models import DEFAULT_BASE_MODEL
+
+BACKENDS = ("torch", "ctranslate2")
+QUANTIZATIONS = ("int8", "int8_float32", "float32", "bfloat16", "int8_bfloat16")
+
+
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r}: use one of {', '.join(choices)}.")
+    return value
 
 
 def split_sources(text: str | None) -> list[str]:
@@ -48,6 +61,8 @@ class SummarizerSettings(AppSettings):
     max_eval_dialogues: int = 100
     max_new_tokens: int = 128
     generation_batch: int = 8
+    backend: str = "torch"
+    ct2_quantization: str = "int8"
 
     @classmethod
     def from_env(cls) -> SummarizerSettings:
@@ -68,6 +83,8 @@ class SummarizerSettings(AppSettings):
             max_eval_dialogues=_env_int("LLMFT_MAX_EVAL", 100),
             max_new_tokens=_env_int("LLMFT_SUMMARY_TOKENS", 128),
             generation_batch=_env_int("LLMFT_GENERATION_BATCH", 8),
+            backend=_env_choice("LLMFT_SUMMARIZER_BACKEND", "torch", BACKENDS),
+            ct2_quantization=_env_choice("LLMFT_CT2_QUANTIZATION", "int8", QUANTIZATIONS),
         )
 
     @property

@@ -147,7 +147,7 @@ def models(base_model: str | None = None, full_model: str | None = None, adapter
 @gradio_errors
 def load_example(example_id: str = "") -> tuple[str, str, str]:
     """A test dialogue by id: returns its id, the dialogue and its references (one per line)."""
-    example = SUMMARIZER.example(example_id or "")
+    example = SUMMARIZER.examples.get(example_id or "")
     return example.id, example.dialogue, "\n".join(example.summaries)
 
 
@@ -157,7 +157,7 @@ def load_example(example_id: str = "") -> tuple[str, str, str]:
 def list_dataset() -> tuple[Any, str]:
     """Fill the example menu on page load; a dataset that cannot be loaded leaves it empty and says why."""
     try:
-        choices = SUMMARIZER.example_choices()
+        choices = SUMMARIZER.examples.choices()
     except LlmftError as err:
         return gr.update(choices=[]), f"⚠️ No dataset dialogues: {user_message(err)} You can still paste one."
     return gr.update(choices=choices), f"{len(choices)} test dialogues from `{SETTINGS.dataset}`: pick one by id."

@@ -399,11 +399,12 @@ def test_the_page_compares_in_a_browser(app):
             expect(summary_a).not_to_have_value("", timeout=60_000)
             expect(page.get_by_text("C · 2-shot most similar").first).to_be_visible()
             expect(page.get_by_text("ROUGE-1").first).to_be_visible()
-            expect(page.get_by_text("Every column used the shots it asked for; nothing was cut.")).to_be_visible()
+            notes = page.locator("#compare-notes")  # the persistent note, not a toast that goes away
+            expect(notes.get_by_text("Every column used the shots it asked for; nothing was cut.")).to_be_visible()
             # A dialogue that leaves no room for shots: the labels and the note on the page say so.
             page.get_by_label("Dialogue", exact=True).fill("\n".join(r.dialogue for r in synthetic_dialogues(40)))
             page.get_by_role("button", name="Compare", exact=True).click()
-            expect(page.get_by_text("C · 2-shot most similar → 0 used: asked for 2 shot(s), used 0")).to_be_visible(
+            expect(notes.get_by_text("C · 2-shot most similar → 0 used: asked for 2 shot(s), used 0")).to_be_visible(
                 timeout=60_000
             )
             expect(page.get_by_text("B · 1-shot first-k → 0 used").first).to_be_visible()

@@ -255,7 +255,7 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
                                            placeholder="Optional: without one, no ROUGE")
             compare_button = gr.Button("Compare", variant="primary")
             # Persistent, unlike the toasts: what a person must know to read the result (shots dropped, why).
-            compare_notes = gr.Markdown("")
+            compare_notes = gr.Markdown("", elem_id="compare-notes")
             column_outputs: list[gr.components.Component] = []
             with gr.Row(equal_height=False):
                 for name in COLUMNS:
@@ -282,7 +282,7 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
                 n_box = Slider(1, SETTINGS.max_eval_dialogues, value=min(10, SETTINGS.max_eval_dialogues), step=1,
                                label=FIELD_LABELS["n_dialogues"], scale=3)
                 evaluate_button = gr.Button("Evaluate", variant="primary", scale=1)
-            evaluate_notes = gr.Markdown("")
+            evaluate_notes = gr.Markdown("", elem_id="evaluate-notes")
             evaluate_table = gr.Dataframe(label=f"Mean ROUGE per column ({ROUGE_SCALE})", interactive=False)
             evaluate_chart = gr.Plot(label=f"Mean ROUGE chart ({ROUGE_SCALE})")
             evaluate_file = gr.File(label="Every prompt and prediction (CSV)")

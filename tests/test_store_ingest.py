@@ -111,6 +111,14 @@ def test_bad_catalogue_loses_nothing(shop: Path, embedder: Embedder, catalogue: 
     assert _ids(kb) == before
 
 
+def test_duplicate_ids_across_catalogues_are_refused(shop: Path, embedder: Embedder) -> None:
+    (shop / "more.csv").write_text("id,title,price\nK-2,Stone Mortar,19\n")
+    kb = _kb(shop / "store", embedder)
+    with pytest.raises(StoreError, match=r"more.csv: product id 'K-2' is also in products.csv"):
+        kb.ingest([shop / "products.csv", shop / "more.csv"], progress=False)
+    assert kb.count() == 0
+
+
 def test_a_restart_keeps_the_index(shop: Path, embedder: Embedder, subprocess_env: dict[str, str]) -> None:
     store = shop / "store"
     _kb(store, embedder).ingest(shop / "products.csv", [shop / "docs"], progress=False)

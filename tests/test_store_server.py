@@ -4,7 +4,6 @@ when no server answers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,14 +11,13 @@ import pytest
 from llmft.errors import StoreError
 from llmft.store import KnowledgeBase, StoreSettings
 from llmft.store.embeddings import Embedder
-from tests.support.chroma_server import ChromaServer, free_port
+from tests.support.chroma_server import ChromaServer, chroma_server, free_port  # noqa: F401 (a fixture)
 from tests.support.store_docs import SHIPPING_MD, SMALL_CATALOGUE
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
-    with ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data") as running:
-        yield running
+def server(chroma_server: ChromaServer) -> ChromaServer:  # noqa: F811 (the imported fixture)
+    return chroma_server
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,9 @@
     with ChromaServer(tmp_path / "chroma") as server:
         KnowledgeBase.open(host=server.host, port=server.port)
 
+or, in a test module, the module-scoped fixture (import it into the module: `from tests.support.chroma_server
+import chroma_server  # noqa: F401`), which yields a running `ChromaServer`.
+
 It listens on a free loopback port, keeps its data in the given folder, and is ready when `/api/v2/heartbeat`
 answers; it is stopped (SIGTERM, then SIGKILL) on exit, and its log is kept for a failing test's message.
 The server is Rust, so the Python network guard does not see inside it: it is started with telemetry off.
@@ -18,7 +21,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 HOST = "127.0.0.1"
 _START_TIMEOUT_S = 60.0
@@ -83,3 +89,10 @@ class ChromaServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    """A `chroma run` server on 127.0.0.1 for the test module, its data in a temporary folder."""
+    with ChromaServer(tmp_path_factory.mktemp("chroma-server") / "data") as server:
+        yield server

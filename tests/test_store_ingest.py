@@ -111,6 +111,15 @@ def test_bad_catalogue_loses_nothing(shop: Path, embedder: Embedder, catalogue: 
     assert _ids(kb) == before
 
 
+def test_a_folder_without_documents_is_named(shop: Path, embedder: Embedder) -> None:
+    (shop / "images").mkdir()
+    (shop / "images" / "logo.png").write_bytes(b"\x89PNG")
+    summary = _kb(shop / "store", embedder).ingest([], [shop / "images"], progress=False)
+    folder = shop / "images"
+    assert summary.skipped == [(str(folder), f"folder {folder} holds no .docx, .htm, .html, .markdown, .md, .pdf, "
+                                             ".text, .txt files")]
+
+
 def test_duplicate_ids_across_catalogues_are_refused(shop: Path, embedder: Embedder) -> None:
     (shop / "more.csv").write_text("id,title,price\nK-2,Stone Mortar,19\n")
     kb = _kb(shop / "store", embedder)

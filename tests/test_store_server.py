@@ -58,6 +58,16 @@ def test_a_changed_file_replaces_its_chunks_over_http(server: ChromaServer, embe
     assert len(texts) == 1 and "15 euros" in texts[0]
 
 
+def test_a_searching_process_sees_another_ones_ingestion(server: ChromaServer, embedder: Embedder,
+                                                          shop: Path) -> None:
+    bot, admin = _kb(server, embedder, "shared"), _kb(server, embedder, "shared")  # two clients, as two processes
+    admin.ingest(shop / "products.csv", [shop / "delivery.md"], progress=False)
+    assert "12 euros" in bot.search("courier price", k=1).hits[0].text
+    (shop / "delivery.md").write_text(SHIPPING_MD.replace("for 12 euros", "for 15 euros"))
+    admin.ingest(shop / "products.csv", [shop / "delivery.md"], progress=False)  # same number of records
+    assert "15 euros" in bot.search("courier price", k=1).hits[0].text
+
+
 def test_the_index_outlives_a_server_restart(embedder: Embedder, shop: Path, tmp_path: Path) -> None:
     data = tmp_path / "restart-data"
     with ChromaServer(data) as first:

@@ -73,6 +73,17 @@ class ChromaCollection:
     def count(self) -> int:
         return int(self.collection.count())
 
+    def version(self) -> str:
+        """The stamp the last ingestion that changed anything left on the collection ('' before any)."""
+        metadata = self.client.get_collection(self.settings.collection).metadata or {}
+        return str(metadata.get("llmft_version", ""))
+
+    def bump_version(self) -> None:
+        """Tell every process searching this collection (through `version`) that its records changed."""
+        import uuid
+
+        self.collection.modify(metadata={"llmft_version": uuid.uuid4().hex})
+
     def records(self) -> Iterator[Record]:
         """Every record, page by page."""
         offset = 0

@@ -74,12 +74,16 @@ def product_records(products: Sequence[Product], catalogue: Path) -> dict[str, l
     return records
 
 
-def document_files(paths: Iterable[str | Path]) -> list[Path]:
-    """Files as given, and the supported files inside folders (recursively, sorted)."""
+def document_files(paths: Iterable[str | Path], summary: IngestSummary | None = None) -> list[Path]:
+    """Files as given, and the supported files inside folders (recursively, sorted); an empty folder is noted."""
     files: list[Path] = []
     for path in map(Path, paths):
         if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DOCUMENT_SUFFIXES)
+            if not found and summary is not None:
+                summary.skipped.append((str(path), f"folder {path} holds no {', '.join(sorted(DOCUMENT_SUFFIXES))} "
+                                                   "files"))
+            files += found
         else:
             files.append(path)
     return files
@@ -128,7 +132,7 @@ def ingest(collection: ChromaCollection, embedder: Embedder, catalogues: Sequenc
                 raise StoreError(f"catalogue {catalogue}: product id {key.split(':', 1)[1]!r} is also in "
                                  f"{wanted[key][0].metadata['source']}; product ids must be unique across catalogues")
             wanted[key] = records
-    doc_records, protected = _document_records(document_files(documents), chunk_chars, progress, summary)
+    doc_records, protected = _document_records(document_files(documents, summary), chunk_chars, progress, summary)
     wanted.update(doc_records)
 
     stored: dict[str, set[str]] = {}
@@ -160,6 +164,8 @@ def ingest(collection: ChromaCollection, embedder: Embedder, catalogues: Sequenc
         bar.close()
         summary.embed_seconds = time.perf_counter() - embed_started
     collection.delete(to_delete)  # only after the new records are in
+    if to_add or to_delete:
+        collection.bump_version()
     summary.records_added, summary.records_deleted = len(to_add), len(to_delete)
     summary.total_records = collection.count()
     summary.seconds = time.perf_counter() - started

@@ -114,8 +114,10 @@ class Retriever:
         import bm25s
         import Stemmer
 
+        version = self.collection.version()  # read before the records: a concurrent ingestion means a reload later
         records = list(self.collection.records())
         with self._lock:
+            self.version = version
             self.records: list[Record] = records
             self.position = {record.id: i for i, record in enumerate(records)}
             self.products = [r for r in records if r.metadata.get("kind") == "product"]
@@ -193,6 +195,8 @@ class Retriever:
         elif earlier and _FOLLOW_UP.search(question.lower()):
             query = f"{earlier[-1]} {question}"
             constraints = constraints.merged_over(parse_constraints(earlier[-1], self.vocabulary))
+        if self.collection.version() != self.version:  # another process (the CLI) ingested since the last load
+            self.refresh()
         with self._lock:
             if mode != "hybrid":
                 return SearchResult(query, Constraints(), self._fused(query, k, None, mode))

@@ -1,11 +1,17 @@
 """llmft: the shared logic behind the llm-fine-tune training scripts and Spaces.
 
-Modules: `data` (DialogSum rows), `prompts` (zero/one/few-shot prompts fitted to the encoder),
-`models` (load base / full / LoRA, batched generation), `metrics` (ROUGE), `hub` (push, pull, cards),
-`prompting` (the Prompting Space's comparisons and evaluations), `app_utils` (what every Space
-shares: settings from the environment, errors for the UI, charts), `recipes` (dataclass arguments
-from YAML + CLI), `training` (checkpoints, resume, run folders), `evaluation` (generate + ROUGE over a
-split, results files and chart).
+Read it from the folder names; imports point down this list only.
+
+- The core, used by every part: `errors`, `data` (DialogSum rows), `prompts` (the one function that turns a
+  dialogue into model input: zero/one/few-shot prompts fitted to the encoder), `sources` (model names, the
+  allowlist policy, Hub snapshots with timeouts and the cache first), `models` and `model_cache` (load base /
+  full / LoRA, a bounded cache, batched generation), `metrics` (ROUGE; Lsum on sentences), `charts`, `files`,
+  `hub` (the Hub client with timeouts, publishing, model cards), `recipes` (YAML < CLI into dataclasses).
+- `evaluation`: generate + ROUGE over a split, with results files and a chart (training, scripts and apps).
+- The parts: `training` (the Accelerate loop, checkpoints, resume, logs), `prompting` (the Prompting Space's
+  logic), `summarizing` (the Summarizer Space's logic), `store` (the shop knowledge base).
+- `apps`: what every Space shares (settings from the environment, errors for the UI, the demo-model note).
+- `demo` (the embedded local default) and `tiny` (tiny T5 models for tests and offline demos).
 """
 
 from llmft.errors import (

@@ -116,6 +116,12 @@ def test_bad_mode_and_k(kb: KnowledgeBase) -> None:
         kb.search("phones", k=0)
 
 
+def test_an_empty_store_says_so(tmp_path: Path) -> None:
+    result = KnowledgeBase(StoreSettings(path=tmp_path / "empty"), Embedder()).search("cheapest phone")
+    assert result.hits == [] and result.note == (f"the store folder {tmp_path / 'empty'} is empty: ingest a catalogue "
+                                                 "or documents first")
+
+
 def test_demo_store_fills_itself_once(tmp_path: Path) -> None:
     demo = KnowledgeBase.demo(tmp_path / "demo")
     assert demo.count() == 35 + 13 and demo.settings.collection == "demo"

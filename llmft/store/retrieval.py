@@ -197,6 +197,9 @@ class Retriever:
             constraints = constraints.merged_over(parse_constraints(earlier[-1], self.vocabulary))
         if self.collection.version() != self.version:  # another process (the CLI) ingested since the last load
             self.refresh()
+        if not self.records:
+            return SearchResult(query, constraints, [], f"the {self.collection.settings.where} is empty: ingest a "
+                                                        "catalogue or documents first")
         with self._lock:
             if mode != "hybrid":
                 return SearchResult(query, Constraints(), self._fused(query, k, None, mode))

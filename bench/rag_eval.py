@@ -98,7 +98,12 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--store-dir", type=Path, help="where to build the stores (default: a temporary folder)")
     parser.add_argument("--verbose", action="store_true", help="log each hybrid miss")
+    parser.add_argument("--bm25-weight", type=float, help="weight of the BM25 ranks in the fusion (default 1.0)")
     args = parser.parse_args()
+    if args.bm25_weight is not None:
+        import llmft.store.retrieval as retrieval
+
+        retrieval.BM25_WEIGHT = args.bm25_weight
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if not (args.data / "dummyjson" / "products.json").is_file():
         print(f"error: {args.data} does not hold the product catalogues (see its MANIFEST.tsv)", file=sys.stderr)

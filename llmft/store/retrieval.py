@@ -32,6 +32,7 @@ logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index build
 MODES = ("hybrid", "fusion", "bm25", "vector")
 RRF_K = 60  # the constant of Cormack et al. (2009): damps the weight of the very first ranks
 CANDIDATES = 50  # how deep each ranking goes before fusion
+BM25_WEIGHT = 1.0  # plain RRF; bench/rag_eval.py --bm25-weight shows what another weight would do
 _IDS_IN_QUERY = 500  # up to this many allowed ids go into Chroma's query; beyond, the result is filtered after
 _FOLLOW_UP = re.compile(r"^(?:and|also|what about|how about|which|any|same|ok|okay|so)\b|\b(?:it|its|it's|that|this|"
                         r"those|these|them|they|one|ones|cheaper|instead|else|another|same)\b")
@@ -170,7 +171,7 @@ class Retriever:
         similarity = dict(meaning)
         for rank, position in enumerate(keyword, start=1):
             record_id = self.records[position].id
-            scores[record_id] = scores.get(record_id, 0.0) + 1.0 / (RRF_K + rank)
+            scores[record_id] = scores.get(record_id, 0.0) + BM25_WEIGHT / (RRF_K + rank)
             why.setdefault(record_id, []).append(f"keywords #{rank}")
         for rank, (record_id, _) in enumerate(meaning, start=1):
             scores[record_id] = scores.get(record_id, 0.0) + 1.0 / (RRF_K + rank)

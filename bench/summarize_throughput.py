@@ -8,7 +8,9 @@ with random weights and an untied `lm_head`, as real FLAN-T5 checkpoints have (t
 forces the flag to "tied", so the head is untied by hand). The tokenizer is a T5 Unigram tokenizer trained
 here on the dataset's dialogues (32,000 pieces), so prompts have about FLAN-T5's token counts. Every path
 summarises the same prompts (`llmft.prompts.fit_prompt`) greedily with exactly `--new-tokens` new tokens
-(`min_new_tokens = max_new_tokens`), so each does the same work; each is warmed up first. Paths:
+(`min_new_tokens = max_new_tokens`), so each does the same work; each is warmed up first, then the paths
+take turns on the same chunks of `--round-size` dialogues, so other work on the machine slows them alike.
+Paths:
 
 - `naive`: the course labs' loop, one dialogue at a time: tokenize, `model.generate`, decode (the baseline);
 - `fp32`: `llmft.models.generate` (batches sorted by length), fp32;
@@ -66,15 +68,6 @@ def flan_t5_base(vocab_size: int, seed: int) -> torch.nn.Module:
     return model.eval()
 
 
-def timed(label: str, run: Callable[[list[str]], list[str]], prompts: list[str], warmup: list[str]) -> tuple:
-    run(warmup)
-    start = time.perf_counter()
-    outputs = run(prompts)
-    seconds = time.perf_counter() - start
-    logger.info("%s: %.1f s", label, seconds)
-    return outputs, seconds
-
-
 def check_ct2_fp32(model_dir: Path, model: torch.nn.Module, tokenizer, prompts: list[str], tokens: int) -> str:
     """The fp32 conversion against torch: identical greedy outputs, per-token log-probs within 1e-3."""
     from llmft.summarizing.ct2 import Ct2Summarizer, convert
@@ -105,6 +98,7 @@ def main() -> int:
     parser.add_argument("--new-tokens", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=16, help="the project's torch path")
     parser.add_argument("--ct2-batch", type=int, default=16)
+    parser.add_argument("--round-size", type=int, default=32, help="dialogues per round (each path in turn)")
     parser.add_argument("--paths", nargs="+", choices=PATHS, default=list(PATHS))
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -133,7 +127,6 @@ def main() -> int:
     print(f"data: {source}; prompt tokens mean {sum(lengths) / len(lengths):.0f}, max {max(lengths)}; "
           f"{args.new_tokens} new tokens each, greedy")
 
-    results: dict[str, tuple[list[str], float]] = {}
     settings = GenerationSettings(max_new_tokens=args.new_tokens)
 
     def naive(batch: list[str]) -> list[str]:
@@ -149,27 +142,40 @@ def main() -> int:
         loaded = LoadedModel(which, tokenizer, "bench", "model", None, "cpu")
         return lambda batch: generate(loaded, batch, settings, batch_size=args.batch_size)
 
-    results["naive"] = timed("naive", naive, prompts, warmup)  # the baseline always runs
+    runners: dict[str, Callable[[list[str]], list[str]]] = {"naive": naive}  # the baseline always runs
     if "fp32" in args.paths:
-        results["fp32"] = timed("fp32", batched(model), prompts, warmup)
+        runners["fp32"] = batched(model)
     if "bf16" in args.paths:
-        bf16 = copy.deepcopy(model).to(torch.bfloat16)
-        results["bf16"] = timed("bf16", batched(bf16), prompts, warmup)
-        del bf16
+        runners["bf16"] = batched(copy.deepcopy(model).to(torch.bfloat16))
+    work = tempfile.TemporaryDirectory(prefix="llmft-bench-")
     if "ct2" in args.paths:
         from llmft.summarizing.ct2 import Ct2Summarizer, convert
 
-        with tempfile.TemporaryDirectory(prefix="llmft-bench-") as work:
-            model_dir = Path(work) / "model"
-            model.save_pretrained(model_dir)
-            tokenizer.save_pretrained(model_dir)
-            check = check_ct2_fp32(model_dir, model, tokenizer, prompts[:8], args.new_tokens)
-            print(f"ct2 fp32 conversion check: {check}")
-            ct2 = Ct2Summarizer(convert(str(model_dir), Path(work) / "ct2-int8", "int8"), tokenizer, "int8")
-            run = lambda batch: ct2.generate(  # noqa: E731
-                batch, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, batch_size=args.ct2_batch
-            )
-            results["ct2"] = timed("ct2", run, prompts, warmup)
+        model_dir = Path(work.name) / "model"
+        model.save_pretrained(model_dir)
+        tokenizer.save_pretrained(model_dir)
+        check = check_ct2_fp32(model_dir, model, tokenizer, prompts[:8], args.new_tokens)
+        print(f"ct2 fp32 conversion check: {check}")
+        ct2 = Ct2Summarizer(convert(str(model_dir), Path(work.name) / "ct2-int8", "int8"), tokenizer, "int8")
+        runners["ct2"] = lambda batch: ct2.generate(
+            batch, max_new_tokens=args.new_tokens, min_new_tokens=args.new_tokens, batch_size=args.ct2_batch
+        )
+
+    # Rounds: every path runs on the same chunk in turn (the order rotating), so a machine shared with other
+    # work slows every path alike instead of whichever happened to run during a busy minute.
+    for run in runners.values():
+        run(warmup)
+    results = {name: ([], 0.0) for name in runners}
+    names = list(runners)
+    for index, start in enumerate(range(0, len(prompts), args.round_size)):
+        chunk = prompts[start : start + args.round_size]
+        for name in names[index % len(names):] + names[: index % len(names)]:
+            begin = time.perf_counter()
+            outputs = runners[name](chunk)
+            spent = time.perf_counter() - begin
+            results[name] = (results[name][0] + outputs, results[name][1] + spent)
+            logger.info("round %d, %s: %.1f s (load average %.1f)", index + 1, name, spent, os.getloadavg()[0])
+    work.cleanup()
 
     baseline_outputs, baseline_seconds = results["naive"]
     summary = []
@@ -180,7 +186,8 @@ def main() -> int:
               f"identical to naive: {same}/{len(prompts)} ({100 * same / len(prompts):.0f}%)")
         if name != "naive":
             summary.append(f"{name} {ratio:.2f}x ({100 * same / len(prompts):.0f}% identical)")
-    print("summary: vs the naive loop: " + ", ".join(summary))
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"summary: vs the naive loop: {', '.join(summary)} (load average at the end: {load})")
     return 0
 
 

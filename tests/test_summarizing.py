@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from llmft.apps.demo_note import DEMO_MARKER, DEMO_NOTE
 from llmft.errors import AdapterMismatchError, ConfigError, ModelLoadError, PromptError
 from llmft.models import GenerationSettings, generate, load_model
 from llmft.prompts import fit_prompt
@@ -20,7 +21,7 @@ from llmft.sources import ModelPolicy
 from llmft.summarizing import Summarizer, SummarizerSettings, VariantModels, variant_specs
 from llmft.summarizing.explain import explain_summary, summary_sentences, turn_spans
 from llmft.summarizing.results import comparison_table, models_note
-from llmft.summarizing.variants import DEMO_MARKER, parse_source
+from llmft.summarizing.variants import parse_source
 from llmft.tiny import build_tiny_lora, build_tiny_t5
 
 SETTINGS = GenerationSettings(max_new_tokens=10)
@@ -149,7 +150,7 @@ def test_a_variant_that_cannot_load_is_reported_and_the_others_still_summarise(t
     assert by_name["full"].summary is None and "no such local folder" in by_name["full"].error
     assert any(w.startswith("full is unavailable") for w in result.warnings)
     note = models_note(summarizer.status(specs))
-    assert f"on base `{tiny_models.base}`" in note and "❌ **full**" in note and "Embedded demo" not in note
+    assert f"on base `{tiny_models.base}`" in note and "❌ **full**" in note and "⚠️" not in note
 
 
 def test_the_demo_model_is_announced(tiny_models, tmp_path):
@@ -157,8 +158,8 @@ def test_the_demo_model_is_announced(tiny_models, tmp_path):
     (demo / DEMO_MARKER).write_text("{}")
     summarizer = Summarizer(SummarizerSettings(base_model=str(demo)))
     status = summarizer.status(summarizer.specs())
-    assert status[0]["demo"] is True
-    assert "Embedded demo models" in models_note(status)
+    assert status[0]["demo_note"] == DEMO_NOTE
+    assert models_note(status).startswith(f"⚠️ **{DEMO_NOTE}**")
 
 
 def test_bad_dialogues_and_unknown_variants_get_clear_messages(tiny_models):

@@ -160,12 +160,6 @@ class BatchResult:
         return path
 
 
-DEMO_NOTE = (
-    "⚠️ **Embedded demo models**: the Hub could not be reached, so these are tiny T5 models trained for a minute "
-    "on synthetic dialogues (`python -m llmft.demo`). Every feature works; the summaries are not meaningful."
-)
-
-
 def models_note(status: list[dict[str, Any]]) -> str:
     """Markdown for the page: each variant, its source and base, or why it is unavailable; the demo notice."""
     lines = []
@@ -177,6 +171,7 @@ def models_note(status: list[dict[str, Any]]) -> str:
             lines.append(f"- ✅ **{row['variant']}** ({row['kind']}): {where}")
         else:
             lines.append(f"- ❌ **{row['variant']}** ({row['kind']}): {where}: unavailable: {row['reason']}")
-    if any(row.get("demo") for row in status):
-        lines.insert(0, DEMO_NOTE + "\n")
+    notes = list(dict.fromkeys(row["demo_note"] for row in status if row.get("demo_note")))
+    if notes:  # the embedded demo models (llmft.demo): say so before anything else
+        lines[:0] = [f"⚠️ **{note}**\n" for note in notes]
     return "\n".join(lines)

@@ -127,7 +127,7 @@ class Summarizer:
                 row.update(available=variant is not None, reason=None)
                 if variant is not None:
                     # Object identity, for the API: the base and its adapters report one base object.
-                    row.update(demo=variant.demo, base_object=id(variant.base_module))
+                    row.update(demo_note=variant.demo_note, base_object=id(variant.base_module))
             rows.append(row)
         return rows
 

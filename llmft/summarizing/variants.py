@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmft.apps.demo_note import demo_note
 from llmft.errors import AdapterMismatchError, ConfigError, ModelLoadError
 from llmft.models import LoadedModel, ModelPolicy, load_model, pick_device, read_adapter_config, resolve_source
 
 logger = logging.getLogger(__name__)
 
-DEMO_MARKER = "llmft_demo.json"  # written by `python -m llmft.demo build` into the models it trains
 KINDS = ("base", "full", "lora")
 
 
@@ -133,10 +133,9 @@ class Variant:
     own_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
-    def demo(self) -> bool:
-        """The embedded demo model (trained on synthetic dialogues by `llmft.demo`)."""
-        folders = [self.folder] + ([self.base.folder] if self.base is not None else [])
-        return any((f / DEMO_MARKER).is_file() for f in folders)
+    def demo_note(self) -> str | None:
+        """What to tell the user when this is the embedded demo model (`llmft.demo`'s marker), else None."""
+        return demo_note([self.folder, self.base.folder if self.base is not None else None])
 
     @property
     def tokenizer(self) -> Any:

@@ -32,7 +32,6 @@ SETTINGS = SummarizerSettings.from_env()
 SUMMARIZER = Summarizer(SETTINGS)  # one per process: the shared base, adapters, full model and dataset
 DEFAULT_SPECS = SUMMARIZER.specs()
 VARIANT_NAMES = [spec.name for spec in DEFAULT_SPECS]
-LOOKUP_CONCURRENCY = 4
 
 
 def _progress(progress: gr.Progress) -> Any:
@@ -302,8 +301,7 @@ with gr.Blocks(title="FLAN-T5 summarizer: original vs full vs LoRA", delete_cach
         api_name="load_example",
         queue=False,
     )
-    demo.load(list_dataset, outputs=[example_box, dataset_note], api_visibility="private",
-              concurrency_limit=LOOKUP_CONCURRENCY)
+    demo.load(list_dataset, outputs=[example_box, dataset_note], api_visibility="private", queue=False)
     demo.load(models, inputs=model_boxes, outputs=[models_json, models_markdown], api_visibility="private",
               **model_work)
 

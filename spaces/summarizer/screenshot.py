@@ -35,7 +35,7 @@ DEFAULT_OUT = Path(__file__).resolve().parent / "screenshot.png"
 
 
 def _start(demo: Path, workdir: Path) -> RunningApp:
-    demo = demo.resolve()
+    demo = demo.absolute()  # as given (a link stays a link): the page shows these paths
     env = guarded_env()
     env.update(
         LLMFT_SUMMARIZER_BASE=str(demo / "model"),

@@ -186,18 +186,29 @@ class VariantModels:
         self.policy = policy
         self.base_loads = 0
         self._bases: OrderedDict[tuple[str, str | None], SharedBase] = OrderedDict()
-        self._lock = threading.Lock()  # one load at a time: two at once would double peak memory
+        self._lock = threading.Lock()  # guards `_bases` and `base_loads`
+        self._load_lock = threading.Lock()
 
     def _allowed(self, spec: VariantSpec) -> None:
         if self.policy is not None:  # the Space's allowlist: refused before anything is downloaded
             self.policy.check(spec.source)
 
-    def shared_base(self, spec: VariantSpec) -> SharedBase:
-        key = (spec.source, spec.revision)
+    def _cached_base(self, key: tuple[str, str | None]) -> SharedBase | None:
         with self._lock:
             if key in self._bases:
                 self._bases.move_to_end(key)
                 return self._bases[key]
+        return None
+
+    def shared_base(self, spec: VariantSpec) -> SharedBase:
+        key = (spec.source, spec.revision)
+        cached = self._cached_base(key)  # a loaded base never waits behind another one's download
+        if cached is not None:
+            return cached
+        with self._load_lock:  # one load at a time: two at once would double peak memory
+            cached = self._cached_base(key)  # loaded by the request we waited for
+            if cached is not None:
+                return cached
             folder = resolve_source(spec.source, spec.revision)
             config = read_adapter_config(folder)
             if config is not None:
@@ -206,12 +217,13 @@ class VariantModels:
                     "give a full model as the base and the adapter under LoRA adapters."
                 )
             module, tokenizer = load_base_folder(folder, spec.source, self.device, self.dtype)
-            self.base_loads += 1
             shared = SharedBase(spec.source, spec.revision, folder, module, tokenizer, self.device)
-            self._bases[key] = shared
-            while len(self._bases) > self.max_bases:
-                dropped, _ = self._bases.popitem(last=False)
-                logger.info("dropping base %s from memory (more than %d bases)", dropped[0], self.max_bases)
+            with self._lock:
+                self.base_loads += 1
+                self._bases[key] = shared
+                while len(self._bases) > self.max_bases:
+                    dropped, _ = self._bases.popitem(last=False)
+                    logger.info("dropping base %s from memory (more than %d bases)", dropped[0], self.max_bases)
             return shared
 
     def variant(self, spec: VariantSpec, base_spec: VariantSpec) -> Variant:

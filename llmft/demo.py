@@ -65,16 +65,22 @@ def build_demo(out_dir: str | Path) -> dict[str, str]:
     settings = {
         "LLMFT_BASE_MODEL": str(out_dir / "full"),
         "LLMFT_LORA_ADAPTER": str(out_dir / "lora"),
+        # The Summarizer compares the untuned tiny base with its full fine-tune and its LoRA adapter.
+        "LLMFT_SUMMARIZER_BASE": str(out_dir / "model"),
+        "LLMFT_FULL_MODEL": str(out_dir / "full"),
         "LLMFT_DATASET": str(out_dir / "data"),
         "HF_HUB_OFFLINE": "1",
     }
     if (out_dir / DONE_MARKER).is_file():
         return settings
     model, data = write_tiny_project(out_dir, rows=64)
+    if model.resolve() != (out_dir / "model").resolve():
+        raise RuntimeError(f"write_tiny_project put the base model in {model}, not {out_dir / 'model'}")
     for method in ("full", "lora"):
         _train(f"{method}.yaml", model, data, out_dir / method)
+    for folder in (model, out_dir / "full", out_dir / "lora"):
         # The apps read this marker to tell their user the answering model is the demo one.
-        write_json_atomic(out_dir / method / DEMO_MARKER, {"demo": True, "what": DEMO_WHAT})
+        write_json_atomic(folder / DEMO_MARKER, {"demo": True, "what": DEMO_WHAT})
     (out_dir / DONE_MARKER).write_text("ok\n")
     return settings
 

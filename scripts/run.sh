@@ -13,9 +13,6 @@ if [[ -z "${LLMFT_BASE_MODEL:-}" ]] && ! .venv/bin/python -m llmft.demo check-hu
   echo "==> the Hub is not reachable: building the embedded local demo model (a minute or two, once)"
   eval "$(.venv/bin/python -m llmft.demo build outputs/demo)"
   echo "==> model: $LLMFT_BASE_MODEL  data: $LLMFT_DATASET"
-  # The summarizer compares the demo's untuned base, its full fine-tune and its LoRA adapter.
-  export LLMFT_SUMMARIZER_BASE="${LLMFT_SUMMARIZER_BASE:-$PWD/outputs/demo/model}"
-  export LLMFT_FULL_MODEL="${LLMFT_FULL_MODEL:-$LLMFT_BASE_MODEL}"
 fi
 
 host="${GRADIO_SERVER_NAME:-127.0.0.1}"

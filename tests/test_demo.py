@@ -40,11 +40,14 @@ def test_demo_build_trains_through_the_package_and_marks_its_models(tmp_path, su
     assert result.stdout.splitlines() == [
         f"export LLMFT_BASE_MODEL={out / 'full'}",
         f"export LLMFT_LORA_ADAPTER={out / 'lora'}",
+        f"export LLMFT_SUMMARIZER_BASE={out / 'model'}",
+        f"export LLMFT_FULL_MODEL={out / 'full'}",
         f"export LLMFT_DATASET={out / 'data'}",
         "export HF_HUB_OFFLINE=1",
     ]
-    for method in ("full", "lora"):
-        marker = json.loads((out / method / "llmft_demo.json").read_text())
+    for folder in ("model", "full", "lora"):  # the untuned base too: the Summarizer shows it as a variant
+        marker = json.loads((out / folder / "llmft_demo.json").read_text())
         assert marker == {"demo": True, "what": "tiny T5 trained on synthetic dialogues by llmft.demo"}
+    for method in ("full", "lora"):
         assert (out / method / "eval" / "results.json").is_file()
     assert load_model(str(out / "lora"), use_cache=False).kind == "adapter"

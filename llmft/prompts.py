@@ -36,6 +36,34 @@ ShotStrategy = Literal["first", "random", "similar"]
 SHOT_STRATEGIES: tuple[str, ...] = ("first", "random", "similar")
 
 
+# A guard against pasting a book: far past what the encoder reads (512 tokens is ~2,000 characters),
+# yet small enough that tokenising it to report what was cut stays instant.
+MAX_DIALOGUE_CHARS = 20_000
+
+
+def check_dialogue(dialogue: str | None, reference: str | None = None) -> str:
+    """A dialogue a person typed, stripped, or a `PromptError` that says what to do (every Space uses it)."""
+    dialogue = (dialogue or "").strip()
+    if not dialogue:
+        if (reference or "").strip():
+            raise PromptError("A reference summary was given but no dialogue: paste the dialogue it summarises.")
+        raise PromptError("The dialogue is empty: paste a conversation or pick one from the dataset.")
+    if len(dialogue) > MAX_DIALOGUE_CHARS:
+        raise PromptError(
+            f"The dialogue is {len(dialogue):,} characters; this app takes at most {MAX_DIALOGUE_CHARS:,} "
+            f"(the model reads only its first {MAX_SOURCE_TOKENS} tokens, about 2,000 characters)."
+        )
+    return dialogue
+
+
+def parse_references(text: str | Sequence[str] | None) -> list[str]:
+    """References from a text box (one per line) or a list; blank ones dropped. Empty: no ROUGE."""
+    if text is None:
+        return []
+    lines = text.splitlines() if isinstance(text, str) else [str(t) for t in text]
+    return [line.strip() for line in lines if line and line.strip()]
+
+
 def zero_shot_prompt(dialogue: str) -> str:
     """The course-lab prompt; training uses the same text so tuned models see what they were taught."""
     return f"{INSTRUCTION}\n\n{dialogue}\n\nSummary:"

@@ -18,19 +18,23 @@ from llmft.errors import ConfigError, DataError, ModelLoadError, PromptError
 from llmft.metrics import score_one
 from llmft.models import load_model
 from llmft.prompting import (
-    MAX_DIALOGUE_CHARS,
     ColumnConfig,
     Comparison,
     PromptingLab,
     PromptingSettings,
-    check_dialogue,
     column_configs,
     evaluate_columns,
     generation_settings,
-    parse_references,
     run_column,
 )
-from llmft.prompts import INSTRUCTION, SimilarityIndex, zero_shot_prompt
+from llmft.prompts import (
+    INSTRUCTION,
+    MAX_DIALOGUE_CHARS,
+    SimilarityIndex,
+    check_dialogue,
+    parse_references,
+    zero_shot_prompt,
+)
 from llmft.tiny import synthetic_dialogues
 
 ROWS = synthetic_dialogues(8)

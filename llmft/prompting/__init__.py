@@ -17,16 +17,13 @@ from llmft.prompting.controls import (
     COLUMN_NAMES,
     DECODING_CHOICES,
     FIELD_LABELS,
-    MAX_DIALOGUE_CHARS,
     MAX_SHOTS,
     PICKER_NAMES,
     ColumnConfig,
-    check_dialogue,
     checked_number,
     column_configs,
     column_field_label,
     generation_settings,
-    parse_references,
 )
 from llmft.prompting.lab import PromptingLab, ShotPool
 from llmft.prompting.settings import PromptingSettings
@@ -37,7 +34,6 @@ __all__ = [
     "CSV_FIELDS",
     "DECODING_CHOICES",
     "FIELD_LABELS",
-    "MAX_DIALOGUE_CHARS",
     "MAX_SHOTS",
     "PICKER_NAMES",
     "ROUGE_LABELS",
@@ -51,12 +47,10 @@ __all__ = [
     "PromptingSettings",
     "ShotPool",
     "StrategySummary",
-    "check_dialogue",
     "checked_number",
     "column_configs",
     "column_field_label",
     "evaluate_columns",
     "generation_settings",
-    "parse_references",
     "run_column",
 ]

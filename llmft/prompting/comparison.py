@@ -19,8 +19,8 @@ from llmft.charts import grouped_bar_chart
 from llmft.data import DialogueExample
 from llmft.metrics import ROUGE_TYPES, score_one
 from llmft.models import GenerationSettings, LoadedModel, generate
-from llmft.prompting.controls import ColumnConfig, check_dialogue
-from llmft.prompts import MAX_SOURCE_TOKENS, SimilarityIndex, fit_prompt, pick_shots
+from llmft.prompting.controls import ColumnConfig
+from llmft.prompts import MAX_SOURCE_TOKENS, SimilarityIndex, check_dialogue, fit_prompt, pick_shots
 
 ROUGE_SCALE = "ROUGE F-measure, %"
 ROUGE_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum"}

@@ -8,18 +8,14 @@ app lets these checks speak (its components do not refuse out-of-range values th
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from llmft.errors import ConfigError, PromptError
 from llmft.models import GenerationSettings
-from llmft.prompts import MAX_SOURCE_TOKENS, SHOT_STRATEGIES
+from llmft.prompts import SHOT_STRATEGIES
 
 MAX_SHOTS = 5
-# A guard against pasting a book: far past what the encoder reads (512 tokens is ~2,000 characters),
-# yet small enough that tokenising it to report what was cut stays instant.
-MAX_DIALOGUE_CHARS = 20_000
 DECODING_CHOICES: tuple[str, ...] = ("greedy", "beam", "sample")
 PICKER_NAMES = {"first": "first-k", "random": "random", "similar": "most similar"}
 COLUMN_NAMES = "ABCDEFGH"
@@ -149,24 +145,3 @@ def generation_settings(
     return GenerationSettings(
         max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature, top_p=top_p, seed=seed
     )
-
-
-def parse_references(text: str | Sequence[str] | None) -> list[str]:
-    """References from a text box (one per line) or a list; blank ones dropped. Empty: no ROUGE."""
-    if text is None:
-        return []
-    lines = text.splitlines() if isinstance(text, str) else [str(t) for t in text]
-    return [line.strip() for line in lines if line and line.strip()]
-
-
-def check_dialogue(dialogue: str | None) -> str:
-    """The stripped dialogue, or a `PromptError` a person can act on."""
-    dialogue = (dialogue or "").strip()
-    if not dialogue:
-        raise PromptError("The dialogue is empty: paste a conversation or pick one from the dataset.")
-    if len(dialogue) > MAX_DIALOGUE_CHARS:
-        raise PromptError(
-            f"The dialogue is {len(dialogue):,} characters; this app takes at most {MAX_DIALOGUE_CHARS:,} "
-            f"(the model reads only its first {MAX_SOURCE_TOKENS} tokens, about 2,000 characters)."
-        )
-    return dialogue

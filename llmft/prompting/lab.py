@@ -26,10 +26,10 @@ from llmft.data import DialogueExample, load_dialogues
 from llmft.errors import DataError, PromptError
 from llmft.models import MODEL_CACHE, GenerationSettings, LoadedModel, load_model
 from llmft.prompting.comparison import Comparison, run_column
-from llmft.prompting.controls import FIELD_LABELS, ColumnConfig, check_dialogue, checked_number, parse_references
+from llmft.prompting.controls import FIELD_LABELS, ColumnConfig, checked_number
 from llmft.prompting.settings import PromptingSettings
 from llmft.prompting.sweep import Evaluation, ProgressFn, evaluate_columns, no_progress
-from llmft.prompts import SimilarityIndex
+from llmft.prompts import SimilarityIndex, check_dialogue, parse_references
 
 logger = logging.getLogger(__name__)
 

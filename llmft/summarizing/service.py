@@ -21,12 +21,11 @@ from llmft.data import DialogueExample
 from llmft.errors import ConfigError, LlmftError, ModelLoadError, PromptError
 from llmft.metrics import score_one
 from llmft.models import MODEL_CACHE, GenerationSettings, generate
-from llmft.prompts import MAX_SOURCE_TOKENS, FittedPrompt, fit_prompt
+from llmft.prompts import MAX_SOURCE_TOKENS, FittedPrompt, check_dialogue, fit_prompt, parse_references
 from llmft.summarizing.batch import read_batch_file
 from llmft.summarizing.ct2 import Ct2Variants
 from llmft.summarizing.examples import TestDialogues
 from llmft.summarizing.explain import Explanation, explain_summary
-from llmft.summarizing.inputs import check_dialogue, parse_references
 from llmft.summarizing.results import BatchResult, SingleResult, VariantSummary, percent
 from llmft.summarizing.settings import SummarizerSettings, split_sources
 from llmft.summarizing.variants import Variant, VariantModels, VariantSpec, variant_specs

@@ -176,7 +176,10 @@ class Retriever:
         for rank, (record_id, _) in enumerate(meaning, start=1):
             scores[record_id] = scores.get(record_id, 0.0) + 1.0 / (RRF_K + rank)
             why.setdefault(record_id, []).append(f"meaning #{rank}")
-        best = sorted(scores, key=lambda i: (-scores[i], i))[:k]
+        # Equal fused scores are common (#1 + #2 against #2 + #1): the better match by meaning goes first, so the
+        # order never hangs on ids, which are content hashes and say nothing about relevance.
+        meaning_rank = {record_id: rank for rank, (record_id, _) in enumerate(meaning)}
+        best = sorted(scores, key=lambda i: (-round(scores[i], 12), meaning_rank.get(i, len(meaning)), i))[:k]
         return [self._hit(self.records[self.position[i]], scores[i], prefix + " + ".join(why[i]), similarity.get(i))
                 for i in best if i in self.position]
 

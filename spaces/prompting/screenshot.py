@@ -43,8 +43,9 @@ def _start(args: argparse.Namespace, workdir: Path) -> RunningApp:
     from llmft.errors import DataError
     from llmft.tiny import build_tiny_t5, synthetic_dialogues
 
-    model = args.model
-    dataset = args.dataset
+    # The app runs in another working folder: local paths must not depend on this one (Hub ids pass as given).
+    model = str(Path(args.model).resolve()) if args.model and Path(args.model).exists() else args.model
+    dataset = str(Path(args.dataset).resolve()) if args.dataset and Path(args.dataset).exists() else args.dataset
     if model is None and dataset is not None:
         # A tokenizer trained on the dataset's own text, so token counts and fitting look like FLAN-T5's
         # (the default tiny tokenizer knows only the synthetic dialogues and splits real ones finely).

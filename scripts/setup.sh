@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv with everything the apps, scripts and tests need. Safe to re-run.
-#   LLMFT_SKIP_APT=1  skip installing Debian's chromium (only the browser tests need it) and libgomp1
+#   LLMFT_SKIP_APT=1  skip installing Debian's chromium (only the browser tests need it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +13,9 @@ if [[ "${LLMFT_SKIP_APT:-0}" != 1 ]] && ! command -v chromium >/dev/null 2>&1; t
   fi
 fi
 
-# The Shopbot's local llama.cpp server (xllamacpp) links OpenMP's runtime, which slim images lack.
-if [[ "${LLMFT_SKIP_APT:-0}" != 1 ]] && ! ldconfig -p 2>/dev/null | grep -q libgomp.so.1; then
+# The Shopbot's local llama.cpp server (xllamacpp) links OpenMP's runtime, which slim images lack; the app needs
+# it too, so LLMFT_SKIP_APT (set by run.sh) does not skip it.
+if ! ldconfig -p 2>/dev/null | grep -q libgomp.so.1; then
   if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
     echo "==> installing libgomp1 for the Shopbot's local model"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libgomp1 >/dev/null

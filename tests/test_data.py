@@ -81,8 +81,14 @@ def test_folder_split_lookup_and_errors(tmp_path):
 
 
 def test_hub_dataset_offline_fails_fast_with_the_id(monkeypatch):
+    import datasets
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    # Both libraries read the variable once, at import; an earlier test may have imported them online.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
     with pytest.raises(DataError, match="Could not load dataset 'nobody/no-such-dataset' split 'test'"):
         load_dialogues("nobody/no-such-dataset", split="test")
 

@@ -28,9 +28,8 @@ from tests.support.apps import (
     RunningApp,
     chromium_available,
     guarded_env,
-    keep_browser_local,
     launch_app,
-    launch_chromium,
+    local_page,
     log_on_failure,
     wait_until_ready,
 )
@@ -383,32 +382,24 @@ def test_without_network_the_app_serves_and_says_what_is_missing(offline_app, ti
 
 def test_the_page_compares_in_a_browser(app):
     require(chromium_available(), "Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            blocked = keep_browser_local(page)
-            page.goto(app.url)
-            expect(page.get_by_text("5 test dialogues from")).to_be_visible(timeout=30_000)
-            page.get_by_label("Dialogue", exact=True).fill(ROWS[1].dialogue)
-            page.get_by_label("Reference summary (one per line)").fill(ROWS[1].summary)
-            page.get_by_role("button", name="Compare", exact=True).click()
-            summary_a = page.get_by_label("A: summary")
-            expect(summary_a).not_to_have_value("", timeout=60_000)
-            expect(page.get_by_text("C · 2-shot most similar").first).to_be_visible()
-            expect(page.get_by_text("ROUGE-1").first).to_be_visible()
-            notes = page.locator("#compare-notes")  # the persistent note, not a toast that goes away
-            expect(notes.get_by_text("Every column used the shots it asked for; nothing was cut.")).to_be_visible()
-            # A dialogue that leaves no room for shots: the labels and the note on the page say so.
-            page.get_by_label("Dialogue", exact=True).fill("\n".join(r.dialogue for r in synthetic_dialogues(40)))
-            page.get_by_role("button", name="Compare", exact=True).click()
-            expect(notes.get_by_text("C · 2-shot most similar → 0 used: asked for 2 shot(s), used 0")).to_be_visible(
-                timeout=60_000
-            )
-            expect(page.get_by_text("B · 1-shot first-k → 0 used").first).to_be_visible()
-            assert page.get_by_label("B: summary").input_value()
-            assert blocked == []  # the page needs nothing from outside (fonts, scripts are served by the app)
-        finally:
-            browser.close()
+    with local_page(app.url, 1400, 1000) as page:
+        expect(page.get_by_text("5 test dialogues from")).to_be_visible(timeout=30_000)
+        page.get_by_label("Dialogue", exact=True).fill(ROWS[1].dialogue)
+        page.get_by_label("Reference summary (one per line)").fill(ROWS[1].summary)
+        page.get_by_role("button", name="Compare", exact=True).click()
+        summary_a = page.get_by_label("A: summary")
+        expect(summary_a).not_to_have_value("", timeout=60_000)
+        expect(page.get_by_text("C · 2-shot most similar").first).to_be_visible()
+        expect(page.get_by_text("ROUGE-1").first).to_be_visible()
+        notes = page.locator("#compare-notes")  # the persistent note, not a toast that goes away
+        expect(notes.get_by_text("Every column used the shots it asked for; nothing was cut.")).to_be_visible()
+        # A dialogue that leaves no room for shots: the labels and the note on the page say so.
+        page.get_by_label("Dialogue", exact=True).fill("\n".join(r.dialogue for r in synthetic_dialogues(40)))
+        page.get_by_role("button", name="Compare", exact=True).click()
+        expect(notes.get_by_text("C · 2-shot most similar → 0 used: asked for 2 shot(s), used 0")).to_be_visible(
+            timeout=60_000
+        )
+        expect(page.get_by_text("B · 1-shot first-k → 0 used").first).to_be_visible()
+        assert page.get_by_label("B: summary").input_value()

@@ -16,9 +16,8 @@ from tests.support.apps import (
     chromium_available,
     free_port,
     guarded_env,
-    keep_browser_local,
     launch_app,
-    launch_chromium,
+    local_page,
     log_on_failure,
     wait_until_ready,
 )
@@ -125,30 +124,22 @@ def test_model_server_down_gives_retrieval_results_and_never_the_key(apps, down)
 
 def test_the_page_streams_an_answer_with_product_cards(apps, local) -> None:
     require(chromium_available(), "Chromium at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 1100})
-            blocked = keep_browser_local(page)
-            page.goto(apps["local"].url)
-            expect(page.get_by_text("Model answering: local llama.cpp")).to_be_visible(timeout=30_000)
-            box = page.get_by_role("textbox").first
-            box.fill("What is the cheapest phone?")
-            box.press("Enter")
-            card = page.locator(".shop-card.product").first
-            expect(card).to_contain_text("Nimbus A5", timeout=60_000)
-            expect(card).to_contain_text("$199.00")
-            expect(card).to_contain_text("SP-101")
-            status = page.locator(".shop-status")
-            expect(status).to_contain_text(re.compile("checked|replaced by the answer"), timeout=60_000)  # final
-            expect(status).to_contain_text("backend: local llama.cpp")
-            chat_text = page.locator("#shop-chat").inner_text()
-            assert "What is the cheapest phone?" in chat_text
-            answer = chat_text.replace("What is the cheapest phone?", "").replace("Shopbot", "").strip()
-            assert answer  # the streamed answer is on the page, beside the question
-            page.screenshot(path=str(apps["root"] / "shopbot.png"), full_page=True)
-            assert blocked == []
-        finally:
-            browser.close()
+    with local_page(apps["local"].url, 1300, 1100) as page:
+        expect(page.get_by_text("Model answering: local llama.cpp")).to_be_visible(timeout=30_000)
+        box = page.get_by_role("textbox").first
+        box.fill("What is the cheapest phone?")
+        box.press("Enter")
+        card = page.locator(".shop-card.product").first
+        expect(card).to_contain_text("Nimbus A5", timeout=60_000)
+        expect(card).to_contain_text("$199.00")
+        expect(card).to_contain_text("SP-101")
+        status = page.locator(".shop-status")
+        expect(status).to_contain_text(re.compile("checked|replaced by the answer"), timeout=60_000)  # final
+        expect(status).to_contain_text("backend: local llama.cpp")
+        chat_text = page.locator("#shop-chat").inner_text()
+        assert "What is the cheapest phone?" in chat_text
+        answer = chat_text.replace("What is the cheapest phone?", "").replace("Shopbot", "").strip()
+        assert answer  # the streamed answer is on the page, beside the question
+        page.screenshot(path=str(apps["root"] / "shopbot.png"), full_page=True)

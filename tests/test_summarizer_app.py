@@ -28,9 +28,8 @@ from llmft.tiny import build_tiny_lora, build_tiny_t5, synthetic_dialogues
 from tests.support.apps import (
     chromium_available,
     guarded_env,
-    keep_browser_local,
     launch_app,
-    launch_chromium,
+    local_page,
     log_on_failure,
     wait_until_ready,
 )
@@ -285,31 +284,23 @@ def test_bad_input_gets_clear_messages_and_the_app_keeps_serving(client, world, 
 
 def test_the_page_summarises_an_example_with_every_variant(world):
     require(chromium_available(), "Chromium at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1200})
-            blocked = keep_browser_local(page)
-            page.goto(world["app"].url)
-            expect(page.get_by_text("4 test dialogues from")).to_be_visible(timeout=30_000)
-            for name in NAMES:  # the variants' status, loaded with the page
-                status = page.locator("li").filter(has_text=f"{name} (")
-                expect(status).to_be_visible(timeout=60_000)
-                expect(status).not_to_contain_text("unavailable")
-            page.get_by_label("Test dialogue (id)").click()
-            page.get_by_role("option", name="test_2").click()
-            expect(page.get_by_label("Dialogue", exact=True)).to_have_value(world["examples"][2].dialogue)
-            page.get_by_role("button", name="Summarize", exact=True).click()
-            table = page.get_by_role("grid", name="Summaries")
-            expect(table.get_by_role("columnheader", name="ROUGE-1")).to_be_visible(timeout=60_000)
-            for name in NAMES:  # a row per variant, its ROUGE-1 a number
-                row = table.get_by_role("row").filter(has=page.get_by_role("gridcell", name=name, exact=True))
-                rouge1 = row.get_by_role("gridcell").nth(4)
-                expect(rouge1).to_have_text(re.compile(r"^\s*\d+(\.\d+)?\s*$"), timeout=60_000)
-            improvements = page.get_by_role("grid", name=re.compile("improvement over the base"))
-            expect(improvements.get_by_role("gridcell", name="lora-2 - base", exact=True)).to_be_visible()
-            assert blocked == []  # the page needs nothing from outside
-        finally:
-            browser.close()
+    with local_page(world["app"].url, 1400, 1200) as page:
+        expect(page.get_by_text("4 test dialogues from")).to_be_visible(timeout=30_000)
+        for name in NAMES:  # the variants' status, loaded with the page
+            status = page.locator("li").filter(has_text=f"{name} (")
+            expect(status).to_be_visible(timeout=60_000)
+            expect(status).not_to_contain_text("unavailable")
+        page.get_by_label("Test dialogue (id)").click()
+        page.get_by_role("option", name="test_2").click()
+        expect(page.get_by_label("Dialogue", exact=True)).to_have_value(world["examples"][2].dialogue)
+        page.get_by_role("button", name="Summarize", exact=True).click()
+        table = page.get_by_role("grid", name="Summaries")
+        expect(table.get_by_role("columnheader", name="ROUGE-1")).to_be_visible(timeout=60_000)
+        for name in NAMES:  # a row per variant, its ROUGE-1 a number
+            row = table.get_by_role("row").filter(has=page.get_by_role("gridcell", name=name, exact=True))
+            rouge1 = row.get_by_role("gridcell").nth(4)
+            expect(rouge1).to_have_text(re.compile(r"^\s*\d+(\.\d+)?\s*$"), timeout=60_000)
+        improvements = page.get_by_role("grid", name=re.compile("improvement over the base"))
+        expect(improvements.get_by_role("gridcell", name="lora-2 - base", exact=True)).to_be_visible()

@@ -126,3 +126,13 @@ def test_demo_store_fills_itself_once(tmp_path: Path) -> None:
     demo = KnowledgeBase.demo(tmp_path / "demo")
     assert demo.count() == 35 + 13 and demo.settings.collection == "demo"
     assert KnowledgeBase.demo(tmp_path / "demo") is demo
+
+
+def test_follow_up_reads_gradio_content_blocks(kb: KnowledgeBase) -> None:
+    """Gradio 6 chat history holds content blocks, not strings: the earlier question must still be found."""
+    history = [
+        {"role": "user", "content": [{"type": "text", "text": "Show me your tents"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "We have three."}]},
+    ]
+    result = kb.search("Which one is the cheapest?", k=1, history=history)
+    assert result.query == "Show me your tents Which one is the cheapest?"

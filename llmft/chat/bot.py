@@ -24,6 +24,7 @@ from llmft.apps.errors import redact
 from llmft.chat.grounding import Sources, check_answer, grounded_answer
 from llmft.chat.prompts import answer_messages, rewrite_messages
 from llmft.errors import LlmftError
+from llmft.store.retrieval import conversation_turns
 from llmft.store.settings import MAX_QUESTION_CHARS
 
 logger = logging.getLogger(__name__)
@@ -50,24 +51,6 @@ class Reply:
         return {"answer": self.text, "status": self.status, "backend": self.backend, "notices": self.notices,
                 "problems": self.problems, "query": self.sources.question, "note": self.sources.note,
                 "sources": [s.to_dict() for s in self.sources.items]}
-
-
-def _turns(history: Sequence[Any]) -> list[tuple[str, str]]:
-    """(role, text) from Gradio messages, (role, text) pairs or LangChain messages; roles user/assistant."""
-    turns = []
-    for message in history or ():
-        if isinstance(message, dict):
-            role, text = message.get("role"), message.get("content")
-        elif isinstance(message, (tuple, list)) and len(message) == 2:
-            role, text = message
-        else:
-            role, text = getattr(message, "type", None), getattr(message, "content", None)
-        if isinstance(text, list):  # Gradio 6 messages: a list of content blocks
-            text = " ".join(str(b.get("text", "")) for b in text if isinstance(b, dict))
-        role = {"human": "user", "ai": "assistant"}.get(str(role), str(role))
-        if role in ("user", "assistant") and isinstance(text, str) and text.strip():
-            turns.append((role, text))
-    return turns
 
 
 def prepare(message: Any) -> tuple[str, list[str]]:
@@ -121,7 +104,7 @@ class ShopBot:
         return text if 0 < len(text) <= MAX_REWRITE_CHARS else None
 
     def sources(self, question: str, history: Sequence[Any] = ()) -> Sources:
-        turns = _turns(history)
+        turns = conversation_turns(history)
         rewritten = self.rewrite(question, turns)
         result = self.kb.search(question, k=self.k, history=[t for t in turns if t[0] == "user"], rewritten=rewritten)
         return Sources.from_result(result, self.catalogue_titles())

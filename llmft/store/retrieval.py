@@ -86,19 +86,27 @@ def check_question(question: str) -> str:
     return " ".join(question.split())
 
 
-def _user_turns(history: Sequence[Any]) -> list[str]:
-    """User messages from [(role, text)], [{"role": ..., "content": ...}] or LangChain messages."""
+def conversation_turns(history: Sequence[Any]) -> list[tuple[str, str]]:
+    """(role, text) from Gradio messages (text or content blocks), (role, text) pairs or LangChain messages;
+    roles user/assistant, empty turns dropped. The store resolves follow-ups with it, the chatbot its history."""
     turns = []
-    for message in history:
+    for message in history or ():
         if isinstance(message, dict):
             role, text = message.get("role"), message.get("content")
         elif isinstance(message, (tuple, list)) and len(message) == 2:
             role, text = message
         else:
             role, text = getattr(message, "type", None), getattr(message, "content", None)
-        if role in ("user", "human") and isinstance(text, str) and text.strip():
-            turns.append(" ".join(text.split()))
+        if isinstance(text, list):  # Gradio 6 messages: a list of content blocks
+            text = " ".join(str(b.get("text", "")) for b in text if isinstance(b, dict))
+        role = {"human": "user", "ai": "assistant"}.get(str(role), str(role))
+        if role in ("user", "assistant") and isinstance(text, str) and text.strip():
+            turns.append((role, text))
     return turns
+
+
+def _user_turns(history: Sequence[Any]) -> list[str]:
+    return [" ".join(text.split()) for role, text in conversation_turns(history) if role == "user"]
 
 
 class Retriever:

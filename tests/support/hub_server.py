@@ -13,7 +13,11 @@ create repos, commit and download, so tests can push and pull for real against
   Hub does for the fields our cards write (``tests.support.card_metadata``);
 - new repos start with an "initial commit" holding ``.gitattributes``, as on the Hub.
 
-Test hooks: ``hub.requests`` lists every request received ("GET /api/models/me/x"), and
+Spaces: creating one needs its ``sdk`` (kept, answered by repo info); secrets and variables live on the paths
+``HfApi.add_space_secret`` / ``add_space_variable`` use (``tests.support.hub_spaces``).
+
+Test hooks: ``hub.requests`` lists every request received ("GET /api/models/me/x"), ``hub.space_secrets(id)`` and
+``hub.space_variables(id)`` what a Space's settings hold (secret values included, which the Hub never answers), and
 ``hub.interrupt_downloads(filename, "stop" | "stall")`` makes the server go down or silent halfway
 through sending that file.
 
@@ -36,6 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.support.hub_spaces import SETTINGS_ACTIONS, SPACE_SDKS, SpaceSettingError, handle_settings
 
 DEFAULT_WRITE_TOKEN = "hf_test_write_token"
 DEFAULT_READ_TOKEN = "hf_test_read_token"
@@ -98,6 +104,9 @@ class Repo:
     created_at: str
     branches: dict[str, str] = field(default_factory=dict)  # branch -> commit oid
     commits: dict[str, Commit] = field(default_factory=dict)
+    sdk: str | None = None  # Spaces only
+    secrets: dict[str, dict[str, Any]] = field(default_factory=dict)  # Spaces only: key -> value, description, date
+    variables: dict[str, dict[str, Any]] = field(default_factory=dict)  # Spaces only
 
     def resolve(self, revision: str) -> Commit:
         """A branch name or a full commit sha -> the commit (RevisionNotFound otherwise)."""
@@ -179,6 +188,15 @@ class LocalHub:
         with self._lock:
             self._repos.clear()
             self._save()
+
+    # -- test hooks: what a Space's settings hold ----------------------------
+    def space_secrets(self, repo_id: str) -> dict[str, str]:
+        with self._lock:
+            return {k: v["value"] for k, v in self._repos[("space", repo_id)].secrets.items()}
+
+    def space_variables(self, repo_id: str) -> dict[str, str]:
+        with self._lock:
+            return {k: v["value"] for k, v in self._repos[("space", repo_id)].variables.items()}
 
     # -- test hooks: a Hub that fails midway through a download --------------
     def interrupt_downloads(self, filename: str | None, mode: str = "stop") -> threading.Event:
@@ -298,6 +316,14 @@ class LocalHub:
         if method in ("POST", "DELETE") and action in ("preupload", "commit", "branch"):
             self._require_write(req.token)
         repo = self._get_repo(repo_type, repo_id, req.token)
+        if action in SETTINGS_ACTIONS and method in ("GET", "POST", "DELETE"):
+            self._require_write(req.token)  # the Hub shows a Space's settings to those who may change them
+            try:
+                answer = handle_settings(repo, action, method, req.body, _now())
+            except SpaceSettingError as err:
+                raise HubError(err.status, err.message) from err
+            self._save()
+            return _json(answer)
         if method == "GET" and action in ("", "revision"):
             return self._info(repo, arg)
         if method == "GET" and action == "tree":
@@ -341,7 +367,9 @@ class LocalHub:
         if (repo_type, repo_id) in self._repos:  # 409 lets create_repo(exist_ok=True) pass; it then reads "url"
             raise HubError(409, f"You already created this {repo_type} repo", url=url)
         private = payload.get("visibility") == "private" or payload.get("private") is True
-        repo = Repo(repo_type, repo_id, private, _now())
+        if repo_type == "space" and payload.get("sdk") not in SPACE_SDKS:  # create_repo sends space_sdk as "sdk"
+            raise HubError(400, f"A Space needs an sdk, one of {', '.join(SPACE_SDKS)}; got {payload.get('sdk')!r}")
+        repo = Repo(repo_type, repo_id, private, _now(), sdk=payload.get("sdk"))
         self._repos[(repo_type, repo_id)] = repo
         self._add_commit(repo, "main", {".gitattributes": self._put_blob(_GITATTRIBUTES)}, "initial commit")
         return _json({"url": url, "name": repo_id, "id": hashlib.sha1(url.encode()).hexdigest()[:24]})
@@ -366,6 +394,7 @@ class LocalHub:
             "author": repo.repo_id.split("/")[0], "sha": commit.oid, "lastModified": commit.date,
             "createdAt": repo.created_at, "private": repo.private, "gated": False, "disabled": False,
             "downloads": 0, "likes": 0, "tags": [], "siblings": siblings,
+            **({"sdk": repo.sdk} if repo.sdk else {}),
         })  # fmt: skip
 
     def _entries(self, files: dict[str, str], paths: Iterable[str]) -> list[dict[str, Any]]:

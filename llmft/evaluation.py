@@ -4,6 +4,9 @@
 `llmft.prompts.fit_prompt`, as the apps do; batches) and scores it against the first reference
 (single-reference, as the course lab) and, where rows have several references (the DialogSum test split
 has three), against the best of them (multi-reference).
+Given the processes of a distributed run (an Accelerate `Accelerator` or `PartialState`),
+`generate_predictions` splits the dialogues into one contiguous shard per process, and gathers the
+summaries back in input order; ROUGE is then scored once, on the main process.
 The writers produce `predictions.csv` (lab-style columns), `results.json`, and `rouge.png`.
 """
 
@@ -13,10 +16,11 @@ import csv
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from llmft.data import DialogueExample
 from llmft.files import write_json_atomic
@@ -42,6 +46,7 @@ class ModelEvaluation:
     single: RougeResult  # against each row's first reference
     multi: RougeResult | None  # best of all references, when some row has more than one
     seconds: float
+    rows_per_process: list[int] | None = None  # rows each process generated, in process order
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -49,9 +54,68 @@ class ModelEvaluation:
             "kind": self.kind,
             "base_model": self.base_model,
             "seconds": round(self.seconds, 2),
+            "rows_per_process": self.rows_per_process or [len(self.predictions)],
             "rouge": self.single.mean,
             "rouge_multi_ref": self.multi.mean if self.multi else None,
         }
+
+
+class Predictions(NamedTuple):
+    """Summaries in input order, and how many rows each process generated (process order)."""
+
+    texts: list[str]
+    rows_per_process: list[int]
+
+
+def generate_predictions(
+    loaded: LoadedModel,
+    examples: Sequence[DialogueExample],
+    settings: GenerationSettings | None = None,
+    batch_size: int = 16,
+    max_input_tokens: int = MAX_SOURCE_TOKENS,
+    progress: Callable[[int, int], None] | None = None,
+    processes: Any | None = None,
+) -> Predictions:
+    """A summary for every example (batched), sharded across `processes` when they are several.
+
+    `processes` is an Accelerate `Accelerator` or `PartialState`; every one of its processes must call this
+    with the same `examples`. Each generates its contiguous shard (7 rows on 2 processes: rows 0-3 and 4-6),
+    and every process gets all the summaries back, in input order. `progress(done, total)` counts this
+    process's shard.
+    """
+    shard = _ShardOf(processes)
+    with shard.split(list(examples)) as mine:
+        # The apps' prompt fitting: a long dialogue is cut, the `Summary:` suffix kept (generate's own
+        # truncation would cut the suffix instead).
+        prompts = [fit_prompt(loaded.tokenizer, example.dialogue, max_tokens=max_input_tokens).text for example in mine]
+        texts = generate(loaded, prompts, settings, batch_size, max_input_tokens, progress) if prompts else []
+    # One list per process, in process order: concatenated they are the input order (the shards are contiguous).
+    per_process = shard.gather(texts)
+    counts = [len(part) for part in per_process]
+    if shard.count > 1:
+        logger.info(f"Generated {len(examples)} summaries on {shard.count} processes: {counts} rows each")
+    return Predictions([text for part in per_process for text in part], counts)
+
+
+class _ShardOf:
+    """Accelerate's split and gather for `processes`, or a single process's no-ops when there is one."""
+
+    def __init__(self, processes: Any | None):
+        self.processes = processes
+        self.count = processes.num_processes if processes is not None else 1
+
+    def split(self, rows: list[DialogueExample]) -> Any:
+        if self.count == 1:
+            return nullcontext(rows)
+        return self.processes.split_between_processes(rows)  # contiguous; the first len % count get one more
+
+    def gather(self, texts: list[str]) -> list[list[str]]:
+        if self.count == 1:
+            return [texts]
+        from accelerate.utils import gather_object
+
+        # Wrapped in a list: gather_object flattens one level, so each process's list stays whole.
+        return gather_object([texts])
 
 
 def evaluate_model(
@@ -62,30 +126,52 @@ def evaluate_model(
     batch_size: int = 16,
     max_input_tokens: int = MAX_SOURCE_TOKENS,
     progress: Callable[[int, int], None] | None = None,
-) -> ModelEvaluation:
-    """Generate for every example (batched) and score single- and multi-reference ROUGE."""
+    processes: Any | None = None,
+) -> ModelEvaluation | None:
+    """Generate for every example (`generate_predictions`) and score single- and multi-reference ROUGE.
+
+    With several `processes` (all must call it), generation is sharded and ROUGE is scored once, on the
+    main process: it gets the evaluation and the others get None. Without, it always returns one.
+    """
     missing = [e.id for e in examples if not e.summaries]
     if missing:
         raise ValueError(f"{len(missing)} example(s) have no reference summary (first: {missing[0]})")
     started = time.perf_counter()
-    # The apps' prompt fitting: a long dialogue is cut, the `Summary:` suffix kept (generate's own
-    # truncation would cut the suffix instead).
-    prompts = [fit_prompt(loaded.tokenizer, example.dialogue, max_tokens=max_input_tokens).text for example in examples]
-    predictions = generate(loaded, prompts, settings, batch_size, max_input_tokens, progress)
-    seconds = time.perf_counter() - started
-    single = score_rouge(predictions, [example.summaries[0] for example in examples])
+    predictions = generate_predictions(
+        loaded, examples, settings, batch_size, max_input_tokens, progress, processes=processes
+    )
+    seconds = time.perf_counter() - started  # on the main process: until the last shard is gathered
+    if processes is not None and not processes.is_main_process:
+        return None
+    single = score_rouge(predictions.texts, [example.summaries[0] for example in examples])
     several = any(len(example.summaries) > 1 for example in examples)
-    multi = score_rouge(predictions, [example.summaries for example in examples]) if several else None
+    multi = score_rouge(predictions.texts, [example.summaries for example in examples]) if several else None
     return ModelEvaluation(
         name=name or loaded.source,
         source=loaded.source,
         kind=loaded.kind,
         base_model=loaded.base_model,
-        predictions=predictions,
+        predictions=predictions.texts,
         single=single,
         multi=multi,
         seconds=seconds,
+        rows_per_process=predictions.rows_per_process,
     )
+
+
+@contextmanager
+def progress_bar(description: str, processes: Any | None = None) -> Iterator[Callable[[int, int], None]]:
+    """A tqdm bar as a `progress(done, total)` callback; shown on the main process only, over its shard."""
+    from tqdm.auto import tqdm
+
+    shown = processes is None or processes.is_main_process
+    with tqdm(desc=description, disable=not shown) as bar:
+
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+
+        yield update
 
 
 def mean_scores_by_model(
@@ -195,14 +281,17 @@ def evaluate_saved_model(
     max_input_tokens: int = MAX_SOURCE_TOKENS,
     device: str | None = None,
     output_dir: str | Path | None = None,
-) -> dict[str, Any]:
-    """Load `folder` as the apps do, score it on `examples`, write `<folder>/eval/`, log the table."""
-    from tqdm.auto import tqdm
+    processes: Any | None = None,
+) -> dict[str, Any] | None:
+    """Load `folder` as the apps do, score it on `examples`, write `<folder>/eval/`, log the table.
 
+    With several `processes` (all must call it, each with its own `device`), generation is sharded; the main
+    process scores, writes the files and returns the results, the others return None.
+    """
     from llmft.models import load_model
 
     loaded = load_model(str(folder), device=device, use_cache=False)
-    with tqdm(total=len(examples), desc=f"{name} [{split}]") as bar:
+    with progress_bar(f"{name} [{split}]", processes) as progress:
         scored = evaluate_model(
             loaded,
             examples,
@@ -210,8 +299,11 @@ def evaluate_saved_model(
             settings=settings,
             batch_size=batch_size,
             max_input_tokens=max_input_tokens,
-            progress=lambda done, _total: bar.update(done - bar.n),
+            progress=progress,
+            processes=processes,
         )
+    if scored is None:
+        return None
     evaluations = {name: scored}
     results = write_evaluation(output_dir or Path(folder) / "eval", examples, evaluations, dataset, split, settings)
     logger.info("ROUGE on %d dialogues of %s [%s] (%%):\n%s", len(examples), dataset, split, results_table(evaluations))

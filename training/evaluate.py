@@ -9,20 +9,23 @@ checkpoint folder, or a LoRA adapter (on the base its adapter_config.json names,
 Writes `predictions.csv` (one row per dialogue: the human summary and each model's), `results.json`
 (mean ROUGE single- and multi-reference, and differences from the baseline), and `rouge.png`, and
 prints the lab's table. A YAML file of these settings can be given with --config.
-One process is enough (generation is batched); `accelerate launch` is not needed.
+One process is enough (generation is batched). Under `accelerate launch --num_processes N` (one per GPU;
+`ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes 2` on a CPU) each process generates
+its shard of the dialogues, and the main process scores them all, in input order, and writes the files:
+the same predictions and scores as one process.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from tqdm.auto import tqdm
-
-from llmft.data import DEFAULT_DATASET, load_dialogues
+from llmft.data import DEFAULT_DATASET, DialogueExample, load_dialogues
 from llmft.errors import ConfigError, run_cli
-from llmft.evaluation import evaluate_model, results_table, write_evaluation
+from llmft.evaluation import ModelEvaluation, evaluate_model, progress_bar, results_table, write_evaluation
 from llmft.models import GenerationSettings, load_model
 from llmft.prompts import MAX_SOURCE_TOKENS
 from llmft.recipes import parse_args
@@ -65,33 +68,76 @@ def parse_models(specs: list[str]) -> dict[str, str]:
     return models
 
 
+def start_processes(device: str | None) -> Any:
+    """Accelerate's state: one process, or those `accelerate launch` started (on CPUs: gloo, as the Accelerator)."""
+    from accelerate import PartialState
+    from accelerate.utils import parse_flag_from_env
+
+    processes = PartialState(cpu=device == "cpu" or parse_flag_from_env("ACCELERATE_USE_CPU"))
+    launched = int(os.environ.get("WORLD_SIZE", "1"))
+    if processes.num_processes != launched:
+        # Each process would score every dialogue and all would write the same files.
+        raise ConfigError(
+            f"Started as {launched} processes, but they could not join one run (no GPU for each?). On CPUs "
+            "launch with ACCELERATE_USE_CPU=true or pass --device cpu; or run a single process."
+        )
+    return processes
+
+
+def process_device(requested: str | None, processes: Any) -> str | None:
+    """The device this process loads models on: its own GPU when there are several processes, unless `cpu`."""
+    if processes.num_processes == 1 or requested == "cpu":
+        return requested
+    return str(processes.device)
+
+
 def main(argv: list[str] | None = None) -> int:
     (args,) = parse_args((EvalArguments,), argv, __doc__)
-    setup_logging()
     models = parse_models(args.models)
     baseline = args.baseline or next(iter(models))
     if baseline not in models:
         raise ConfigError(f"baseline '{baseline}' is not one of the models ({', '.join(models)}).")
+    processes = start_processes(args.device)
+    setup_logging(processes.is_main_process)
+    device = process_device(args.device, processes)
 
     # Grouped: the DialogSum test split has three human summaries per dialogue (multi-reference ROUGE).
     examples = load_dialogues(args.dataset_name, args.split, limit=args.max_samples, group_references=True)
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, num_beams=args.num_beams)
-    evaluations = {}
+    evaluations: dict[str, ModelEvaluation] = {}
     for name, source in models.items():
-        # Not cached: one model in memory at a time, and each loaded the way the apps load it.
-        loaded = load_model(source, base_model=args.base_model, device=args.device, use_cache=False)
-        with tqdm(total=len(examples), desc=name) as bar:
-            evaluations[name] = evaluate_model(
+        # Not cached: one model in memory at a time, and each loaded the way the apps load it. The main
+        # process first: a Hub download happens once, the others then read the cache.
+        with processes.main_process_first():
+            loaded = load_model(source, base_model=args.base_model, device=device, use_cache=False)
+        with progress_bar(name, processes) as progress:
+            scored = evaluate_model(
                 loaded,
                 examples,
                 name=name,
                 settings=settings,
                 batch_size=args.batch_size,
                 max_input_tokens=args.max_input_tokens,
-                progress=lambda done, _total: bar.update(done - bar.n),
+                progress=progress,
+                processes=processes,
             )
+        if scored is not None:  # scored on the main process only
+            evaluations[name] = scored
         del loaded
+    if processes.is_main_process:
+        report(args, examples, evaluations, settings, baseline)
+    processes.destroy_process_group()  # a no-op for one process
+    return 0
 
+
+def report(
+    args: EvalArguments,
+    examples: list[DialogueExample],
+    evaluations: dict[str, ModelEvaluation],
+    settings: GenerationSettings,
+    baseline: str,
+) -> None:
+    """The files (CSV, JSON, PNG) and the lab's tables: once, from the main process."""
     write_evaluation(args.output_dir, examples, evaluations, args.dataset_name, args.split, settings, baseline)
     print(f"\nROUGE on {len(examples)} dialogues of {args.dataset_name} [{args.split}], first reference (%):")
     print(results_table(evaluations, baseline))
@@ -99,7 +145,6 @@ def main(argv: list[str] | None = None) -> int:
         print("\nBest of all references (multi-reference ROUGE, %):")
         print(results_table(evaluations, baseline, multi=True))
     logger.info(f"Wrote {Path(args.output_dir) / 'predictions.csv'}, results.json and rouge.png")
-    return 0
 
 
 if __name__ == "__main__":

@@ -107,14 +107,16 @@ def main(argv: list[str] | None = None, usage: str | None = None) -> int:
     )
     fit(accelerator, plan, tokenizer, eval_rows, args, data_args, output_dir, run_config, resume_from)
 
-    # 5. Final model (the adapter alone for LoRA), then the test split scored with the apps' generate + ROUGE.
-    save_final_model(accelerator, plan.model, tokenizer, output_dir)
+    # 5. Final model (the adapter alone for LoRA), then the test split scored with the apps' generate + ROUGE:
+    # every process generates its shard of the test rows, the main process scores them and writes eval/.
+    save_final_model(accelerator, plan.model, tokenizer, output_dir)  # ends with every process waiting for it
     results = None
-    if args.do_test_eval and accelerator.is_main_process:
+    if args.do_test_eval:
         from llmft.evaluation import evaluate_saved_model
         from llmft.models import GenerationSettings
 
-        # The saved folder, loaded exactly as the apps load it, scored with their generate + ROUGE.
+        # The saved folder, loaded exactly as the apps load it (on each process's device), scored with their
+        # generate + ROUGE.
         settings = GenerationSettings(
             max_new_tokens=args.generation_max_new_tokens, num_beams=args.generation_num_beams
         )
@@ -128,6 +130,7 @@ def main(argv: list[str] | None = None, usage: str | None = None) -> int:
             batch_size=args.per_device_eval_batch_size,
             max_input_tokens=data_args.max_source_length,
             device=str(accelerator.device),
+            processes=accelerator,
         )
     accelerator.wait_for_everyone()
 

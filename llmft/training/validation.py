@@ -1,4 +1,5 @@
-"""Validation during training: loss over every process, and ROUGE on the first rows with the apps' generate."""
+"""Validation during training: loss over every process, and ROUGE on the first rows with the apps' generate,
+generation sharded across the processes."""
 
 from __future__ import annotations
 
@@ -18,9 +19,11 @@ def validation_metrics(
     args: TrainArguments,
     data_args: DataArguments,
 ) -> dict[str, float]:
-    """Validation loss (token-weighted, over all processes) and ROUGE on the first rows (main process only).
+    """Validation loss (token-weighted, over all processes) and ROUGE on the first rows (in the main process's
+    metrics only).
 
-    Every process must call it. ROUGE uses `llmft.evaluation.evaluate_model`, the apps' generate + ROUGE.
+    Every process must call it. ROUGE uses `llmft.evaluation.evaluate_model`, the apps' generate + ROUGE: each
+    process generates its shard of the rows, and the main process scores them all.
     """
     import torch
     import torch.nn.functional as F
@@ -42,7 +45,7 @@ def validation_metrics(
         loss_sum += row_losses.sum()
         token_count += row_tokens.sum()
     metrics = {"eval/loss": (loss_sum / token_count.clamp(min=1)).item()}
-    if args.eval_generate_samples and eval_rows and accelerator.is_main_process:
+    if args.eval_generate_samples and eval_rows:
         unwrapped = accelerator.unwrap_model(model)
         loaded = LoadedModel(unwrapped, tokenizer, "training", "model", None, str(accelerator.device))
         settings = GenerationSettings(
@@ -54,8 +57,10 @@ def validation_metrics(
             settings=settings,
             batch_size=args.per_device_eval_batch_size,
             max_input_tokens=data_args.max_source_length,
+            processes=accelerator,
         )
-        metrics.update({f"eval/{name}": value for name, value in scored.single.mean.items()})
+        if scored is not None:  # the main process
+            metrics.update({f"eval/{name}": value for name, value in scored.single.mean.items()})
     accelerator.wait_for_everyone()
     model.train()
     return metrics

@@ -83,39 +83,25 @@ def generate_predictions(
     and every process gets all the summaries back, in input order. `progress(done, total)` counts this
     process's shard.
     """
-    shard = _ShardOf(processes)
-    with shard.split(list(examples)) as mine:
+    count = processes.num_processes if processes is not None else 1
+    rows = list(examples)
+    # Contiguous shards; the first len % count processes get one row more.
+    with processes.split_between_processes(rows) if count > 1 else nullcontext(rows) as mine:
         # The apps' prompt fitting: a long dialogue is cut, the `Summary:` suffix kept (generate's own
         # truncation would cut the suffix instead).
         prompts = [fit_prompt(loaded.tokenizer, example.dialogue, max_tokens=max_input_tokens).text for example in mine]
         texts = generate(loaded, prompts, settings, batch_size, max_input_tokens, progress) if prompts else []
-    # One list per process, in process order: concatenated they are the input order (the shards are contiguous).
-    per_process = shard.gather(texts)
-    counts = [len(part) for part in per_process]
-    if shard.count > 1:
-        logger.info(f"Generated {len(examples)} summaries on {shard.count} processes: {counts} rows each")
-    return Predictions([text for part in per_process for text in part], counts)
-
-
-class _ShardOf:
-    """Accelerate's split and gather for `processes`, or a single process's no-ops when there is one."""
-
-    def __init__(self, processes: Any | None):
-        self.processes = processes
-        self.count = processes.num_processes if processes is not None else 1
-
-    def split(self, rows: list[DialogueExample]) -> Any:
-        if self.count == 1:
-            return nullcontext(rows)
-        return self.processes.split_between_processes(rows)  # contiguous; the first len % count get one more
-
-    def gather(self, texts: list[str]) -> list[list[str]]:
-        if self.count == 1:
-            return [texts]
+    per_process = [texts]
+    if count > 1:
         from accelerate.utils import gather_object
 
-        # Wrapped in a list: gather_object flattens one level, so each process's list stays whole.
-        return gather_object([texts])
+        # One list per process, in process order (wrapped: gather_object flattens one level). Concatenated,
+        # they are in input order, since the shards are contiguous.
+        per_process = gather_object([texts])
+        logger.info(
+            "Generated %d summaries on %d processes: %s rows each", len(rows), count, [len(p) for p in per_process]
+        )
+    return Predictions([text for part in per_process for text in part], [len(part) for part in per_process])
 
 
 def evaluate_model(

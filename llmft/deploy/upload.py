@@ -18,7 +18,14 @@ from pathlib import Path
 
 from llmft.deploy.build import SpacePlan, human_size
 from llmft.errors import ConfigError, HubError, LlmftError
-from llmft.hub.client import _connection_problem, describe_hub_failure, hub_api, hub_location, resolve_token
+from llmft.hub.client import (
+    _connection_problem,
+    describe_hub_failure,
+    hub_api,
+    hub_location,
+    hub_offline,
+    resolve_token,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +73,11 @@ def check_env_name(name: str, what: str) -> str:
 def secret_leaks(plan: SpacePlan, secrets: Mapping[str, str]) -> list[tuple[str, str]]:
     """(secret name, file) for every planned file that holds a secret's value: such a file must not be uploaded."""
     scanned = {name: value.encode() for name, value in secrets.items() if len(value) >= _MIN_SCANNED_SECRET}
-    return [(name, f.path) for f in plan.files for name, value in scanned.items() if value in f.read()]
+    leaks = []
+    for planned in plan.files if scanned else []:
+        data = planned.read()
+        leaks += [(name, planned.path) for name, value in scanned.items() if value in data]
+    return leaks
 
 
 def check_no_secret_in_files(plan: SpacePlan, secrets: Mapping[str, str]) -> None:
@@ -92,12 +103,14 @@ def _step(repo_id: str, step: str, done: list[str]) -> Iterator[None]:
         status = err.response.status_code if isinstance(err, HfHubHTTPError) and err.response is not None else None
         problem = _connection_problem(err)
         if status in (401, 403):
-            message = (f"{where} refused to {step} (HTTP {status}): HF_TOKEN must be a write token of "
-                       f"{repo_id.split('/')[0]} (or of a member of that organisation).")
+            message = (f"{where} refused to {step} (HTTP {status}): the token (HF_TOKEN, or the one `hf auth login` "
+                       f"saved) must be a write token of {repo_id.split('/')[0]} or of a member of that organisation.")
         elif problem is not None:
             message = f"{where} {problem} while trying to {step}."
         else:
-            message = describe_hub_failure(err, f"Space '{repo_id}'") or f"{step} failed: {type(err).__name__}"
+            message = describe_hub_failure(err, f"Space '{repo_id}'")
+            if message is None:  # not a Hub failure: a bug, shown as one
+                raise
         progress = f" Done before that: {'; '.join(done)}." if done else " Nothing was changed on the Hub."
         raise HubError(f"{message}{progress} Run the same command again once this is fixed.") from err
     done.append(step)
@@ -127,6 +140,9 @@ def deploy(
     if both:
         raise ConfigError(f"{', '.join(both)} is given as both a secret and a variable: choose one.")
     check_no_secret_in_files(plan, secrets)
+    if hub_offline():
+        raise HubError("HF_HUB_OFFLINE=1 forbids talking to the Hub: unset it to deploy (a --dry-run needs no Hub); "
+                       "nothing was uploaded.")
     token = resolve_token(token)
     if not token:
         raise HubError("no Hugging Face token: set HF_TOKEN to a write token (https://huggingface.co/settings/tokens)"

@@ -52,7 +52,17 @@ def _venv_without_editable_install(root: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def world(tiny_models, tmp_path_factory):
+def clean_python(tmp_path_factory) -> Path:
+    return _venv_without_editable_install(tmp_path_factory.mktemp("venv") / "venv")
+
+
+def _app_env() -> dict[str, str]:
+    """The tests' child environment (network guard, Hub offline) without PYTHONPATH: the Space's folder is the path."""
+    return {k: v for k, v in guarded_env().items() if k != "PYTHONPATH"}
+
+
+@pytest.fixture(scope="module")
+def world(tiny_models, tmp_path_factory, clean_python):
     """The Summarizer deployed to a local Hub by the command, downloaded, and started from the download."""
     from huggingface_hub import HfApi, snapshot_download
 
@@ -77,8 +87,8 @@ def world(tiny_models, tmp_path_factory):
         space_dir = Path(snapshot_download(SPACE, repo_type="space", local_dir=root / "space", endpoint=hub.url,
                                            token=TOKEN))
         shutil.rmtree(space_dir / ".cache", ignore_errors=True)  # snapshot_download's own bookkeeping
-        python = _venv_without_editable_install(root / "venv")
-        app_env = {k: v for k, v in guarded_env().items() if k != "PYTHONPATH"}
+        python = clean_python
+        app_env = _app_env()
         app_env.update(hub.space_variables(SPACE), **hub.space_secrets(SPACE), HF_HOME=str(root / "hf"))
         which = subprocess.run(
             [str(python), "-c", "import importlib.util, llmft; print(llmft.__file__); "
@@ -149,6 +159,23 @@ def test_the_downloaded_space_serves_summaries_on_its_variables(world, running) 
     assert [row["variant"] for row in result["results"]] == ["base", "full", "lora-1"]
     assert all(row["summary"].strip() for row in result["results"])
     assert SECRET_VALUE not in world["app"].log()
+
+
+@pytest.mark.parametrize("space", ["prompting", "shopbot"])
+def test_every_module_a_built_space_ships_imports_from_its_folder_alone(space, clean_python, tmp_path, capsys) -> None:
+    """The two Spaces not started above: each shipped module imports with only the built folder on the path."""
+    folder = tmp_path / space
+    assert main([space, "--repo-id", "me/x", "--dry-run", "--quiet", "--out", str(folder)]) == 0
+    capsys.readouterr()
+    modules = sorted(".".join(p.relative_to(folder).with_suffix("").parts).removesuffix(".__init__")
+                     for p in (folder / "llmft").rglob("*.py"))
+    assert len(modules) > 10 and ("llmft.chat.bot" in modules) == (space == "shopbot")
+    check = ("import importlib, importlib.util, sys, llmft; [importlib.import_module(m) for m in sys.argv[1:]]; "
+             "print(llmft.__file__); print(importlib.util.find_spec('llmft.training'))")
+    ran = subprocess.run([str(clean_python), "-c", check, *modules], env=_app_env(), cwd=folder,
+                         capture_output=True, text=True, timeout=180)
+    assert ran.returncode == 0, ran.stderr[-3000:]
+    assert ran.stdout.split() == [str(folder / "llmft" / "__init__.py"), "None"]
 
 
 # --- dry runs and refusals: in this process, no Space started ----------------------------------------------

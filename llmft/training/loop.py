@@ -42,12 +42,9 @@ def plan_training(
     accelerator: Any, model: Any, train_loader: Any, eval_loader: Any, args: TrainArguments
 ) -> TrainingPlan:
     """AdamW on the trainable weights and the schedule over the run's steps, all prepared by Accelerate."""
-    import torch
     from transformers import get_scheduler
 
-    optimizer = torch.optim.AdamW(
-        [p for p in model.parameters() if p.requires_grad], lr=args.learning_rate, weight_decay=args.weight_decay
-    )
+    optimizer = build_optimizer(model, args, fused=fused_adamw_supported(accelerator))
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     eval_loader = accelerator.prepare(eval_loader)  # apart: DeepSpeed reads the micro-batch size from the first
     steps_per_epoch = math.ceil(len(train_loader) / args.gradient_accumulation_steps)
@@ -70,6 +67,37 @@ def plan_training(
         total_steps=total_steps,
         num_epochs=math.ceil(total_steps / steps_per_epoch),
     )
+
+
+# Devices whose AdamW kernel is fused in every torch this project supports (>= 2.4), and that the tests cover.
+FUSED_ADAMW_DEVICES = ("cpu", "cuda")
+
+
+def fused_adamw_supported(accelerator: Any) -> bool:
+    """Whether the loop's AdamW can be the fused kernel on `accelerator`'s device.
+
+    Decided by the device the model will train on (the weights are still on the CPU when the optimizer is
+    built; Accelerate moves them). Under DeepSpeed the engine owns the optimizer's weights: it keeps the
+    default implementation there.
+    """
+    from accelerate.utils import DistributedType
+
+    if accelerator.distributed_type == DistributedType.DEEPSPEED:
+        return False
+    return accelerator.device.type in FUSED_ADAMW_DEVICES
+
+
+def build_optimizer(model: Any, args: TrainArguments, fused: bool) -> Any:
+    """AdamW on the trainable weights; `fused`: one kernel updates all of them.
+
+    The fused kernel applies the same update as the per-weight (CPU) and multi-tensor (CUDA) defaults, in
+    one pass over the weights instead of one per operation; `Seq2SeqTrainer` uses it by default too
+    ("adamw_torch_fused"). bench/train_loop_vs_trainer.py measures the loop against it (training/README.md).
+    """
+    import torch
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.AdamW(params, lr=args.learning_rate, weight_decay=args.weight_decay, fused=fused or None)
 
 
 def check_resume_schedule(resume_from: Path | None, plan: TrainingPlan, args: TrainArguments) -> None:

@@ -1,5 +1,5 @@
 """The Prompting Space end to end: `spaces/prompting/app.py` on 127.0.0.1 with a tiny model, called with
-`gradio_client` (every named endpoint) and once through headless Chromium.
+`gradio_client` (every named endpoint). Its page in Chromium: tests/test_browser.py.
 
 The app is started once for the module (startup is most of the cost); every test uses it.
 """
@@ -26,14 +26,11 @@ from llmft.prompts import INSTRUCTION, pick_shots
 from llmft.tiny import synthetic_dialogues
 from tests.support.apps import (
     RunningApp,
-    chromium_available,
     guarded_env,
     launch_app,
-    local_page,
     log_on_failure,
     wait_until_ready,
 )
-from tests.support.require import require
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP = REPO_ROOT / "spaces" / "prompting" / "app.py"
@@ -378,28 +375,3 @@ def test_without_network_the_app_serves_and_says_what_is_missing(offline_app, ti
     assert result[0]["columns"][0]["summary"]
     with pytest.raises(AppError, match="Columns with shots need examples from the dataset"):
         client.predict(dialogue=QUERY, model=str(tiny_models.base), b_shots=1, api_name="/compare", **FAST)
-
-
-def test_the_page_compares_in_a_browser(app):
-    require(chromium_available(), "Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    from playwright.sync_api import expect
-
-    with local_page(app.url, 1400, 1000) as page:
-        expect(page.get_by_text("5 test dialogues from")).to_be_visible(timeout=30_000)
-        page.get_by_label("Dialogue", exact=True).fill(ROWS[1].dialogue)
-        page.get_by_label("Reference summary (one per line)").fill(ROWS[1].summary)
-        page.get_by_role("button", name="Compare", exact=True).click()
-        summary_a = page.get_by_label("A: summary")
-        expect(summary_a).not_to_have_value("", timeout=60_000)
-        expect(page.get_by_text("C · 2-shot most similar").first).to_be_visible()
-        expect(page.get_by_text("ROUGE-1").first).to_be_visible()
-        notes = page.locator("#compare-notes")  # the persistent note, not a toast that goes away
-        expect(notes.get_by_text("Every column used the shots it asked for; nothing was cut.")).to_be_visible()
-        # A dialogue that leaves no room for shots: the labels and the note on the page say so.
-        page.get_by_label("Dialogue", exact=True).fill("\n".join(r.dialogue for r in synthetic_dialogues(40)))
-        page.get_by_role("button", name="Compare", exact=True).click()
-        expect(notes.get_by_text("C · 2-shot most similar → 0 used: asked for 2 shot(s), used 0")).to_be_visible(
-            timeout=60_000
-        )
-        expect(page.get_by_text("B · 1-shot first-k → 0 used").first).to_be_visible()
-        assert page.get_by_label("B: summary").input_value()

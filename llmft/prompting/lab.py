@@ -179,7 +179,8 @@ class PromptingLab:
     ) -> Comparison:
         """Run every column on one dialogue; ROUGE against `references` when there are any."""
         progress = progress or no_progress
-        dialogue = check_dialogue(dialogue)
+        # The references too: a reference with no dialogue gets its own message (as in the Summarizer).
+        dialogue = check_dialogue(dialogue, references if isinstance(references, str) else "\n".join(references or []))
         configs = [c.checked() for c in configs]
         if not configs:
             raise PromptError("Nothing to compare: configure at least one column.")

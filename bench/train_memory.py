@@ -2,11 +2,13 @@
 
     python bench/train_memory.py                  # CUDA if present (bf16 autocast, batch 8), else CPU (batch 2)
     python bench/train_memory.py --batch_size 16 --gradient_checkpointing
+    python bench/train_memory.py --table            # full and LoRA, checkpointing off and on, batches 2, 8, 16
 
 The model is FLAN-T5-base's architecture from its public config (written below), with random weights:
 memory and speed do not depend on the weight values, and nothing is downloaded. Each method trains a
 few steps on one fixed batch of DialogSum-length inputs (prompt 384 tokens, summary 64: about the
-longest row of a batch of 8, since batches pad to their longest), with AdamW as in training/train.py.
+longest row of a batch of 8, since batches pad to their longest), with the training loop's AdamW
+(`llmft.training.loop.build_optimizer`, fused).
 
 Each method runs in a fresh child process, so one method's memory (or the allocator's cache) cannot
 inflate the other's. Peak memory is the most memory in use at once (weights, gradients, optimizer state,
@@ -17,7 +19,9 @@ counts memory freed but kept by the allocator, so it overstates what training ne
 Target: LoRA's peak at most 0.6 of full fine-tuning's. LoRA saves the gradients and AdamW state of the
 frozen weights (three copies of 248M fp32 numbers), not activations, which grow with the batch: the larger
 the batch, the closer the ratio gets to 1 (gradient checkpointing shrinks activations for both methods).
-The last line is a one-line summary with the ratios.
+`--table` measures every method with gradient checkpointing off and on at each of `--batch_sizes`, and
+prints one row per run with its peak memory as a ratio to full fine-tuning (no checkpointing) at the same
+batch. The last line is a one-line summary with the ratios.
 """
 
 from __future__ import annotations
@@ -135,7 +139,8 @@ def measure(method: str, options: dict[str, Any]) -> dict[str, Any]:
     import torch
     from transformers import T5ForConditionalGeneration  # noqa: F401
 
-    from llmft.training import count_parameters
+    from llmft.training import TrainArguments, count_parameters
+    from llmft.training.loop import build_optimizer
 
     device = options["device"]
     torch.manual_seed(0)
@@ -162,7 +167,8 @@ def measure(method: str, options: dict[str, Any]) -> dict[str, Any]:
         model = get_peft_model(model, LoraConfig(task_type=TaskType.SEQ_2_SEQ_LM, **LORA))
     model.train()
     trainable, total = count_parameters(model)
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
+    # The training loop's AdamW (fused: no whole-model temporaries, unlike the multi-tensor default).
+    optimizer = build_optimizer(model, TrainArguments(output_dir="unused", learning_rate=1e-5), fused=True)
 
     generator = torch.Generator().manual_seed(1)  # the same batch for both methods
     batch_size, source, target = options["batch_size"], options["source_tokens"], options["target_tokens"]
@@ -235,6 +241,32 @@ def device_description(device: str) -> str:
     return f"CPU {cpu}, {threads} thread(s), torch {torch.__version__}"
 
 
+def run_table(options: dict[str, Any], batch_sizes: list[int], described: str) -> None:
+    """Full and LoRA, checkpointing off and on, at each batch size: peak memory against full at that batch."""
+    precision = "bf16 autocast" if options["bf16"] else "fp32"
+    print("| method | gradient checkpointing | batch | peak memory | ratio to full (no checkpointing) | step time |")
+    print("|---|---|---|---|---|---|")
+    lora_gc = []
+    for batch in batch_sizes:
+        peaks = {}
+        for method in ("full", "lora"):
+            for checkpointing in (False, True):
+                result = run_isolated(method, dict(options, batch_size=batch, gradient_checkpointing=checkpointing))
+                peaks[(method, checkpointing)] = result["peak_bytes"]
+                ratio = result["peak_bytes"] / peaks[("full", False)]
+                print(
+                    f"| {'LoRA' if method == 'lora' else 'full'} | {'on' if checkpointing else 'off'} | {batch} | "
+                    f"{result['peak_bytes'] / 2**30:.2f} GiB | {ratio:.2f} | {result['step_s'] * 1000:.0f} ms |",
+                    flush=True,
+                )
+        lora_gc.append(f"batch {batch} {peaks[('lora', True)] / peaks[('full', False)]:.2f}")
+    print(
+        f"SUMMARY train_memory table flan-t5-base {options['device']} ({described}, {precision}, "
+        f"{options['source_tokens']} + {options['target_tokens']} tokens): LoRA + gradient checkpointing / full "
+        f"peak memory: {', '.join(lora_gc)}"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -248,6 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no_bf16", action="store_true", help="CUDA: train in fp32 instead of bf16 autocast")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     parser.add_argument("--gradient_checkpointing", action="store_true", help="recompute activations in backward")
+    parser.add_argument("--table", action="store_true", help="both methods, checkpointing off and on, per batch")
+    parser.add_argument("--batch_sizes", type=int, nargs="+", default=[2, 8, 16], help="--table's batch sizes")
     args = parser.parse_args(argv)
 
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -267,6 +301,14 @@ def main(argv: list[str] | None = None) -> int:
     precision = ("bf16 autocast" if options["bf16"] else "fp32") + (
         ", gradient checkpointing" if options["gradient_checkpointing"] else ""
     )
+    if args.table:
+        print(f"device: {described}; {precision.split(',')[0]}")
+        print(
+            f"{options['source_tokens']} prompt + {options['target_tokens']} summary tokens per row; "
+            f"{options['warmup_steps']} warm-up + {options['steps']} measured steps; AdamW; each run in a fresh process"
+        )
+        run_table(options, args.batch_sizes, described)
+        return 0
     print(f"device: {described}; {precision}")
     print(
         f"batch {options['batch_size']} x {options['source_tokens']} prompt + {options['target_tokens']} summary "

@@ -1,0 +1,333 @@
+"""The project's Accelerate training loop against transformers' `Seq2SeqTrainer`: step time and peak memory.
+
+    python bench/train_loop_vs_trainer.py                         # CUDA if present: flan-t5-base, bf16, batch 8
+    python bench/train_loop_vs_trainer.py --device cpu --model tiny --steps 10     # a quick CPU check
+
+Both sides train the same model, on the same rows, with the same batch size, optimizer (AdamW, same
+learning rate, linear schedule, clipping at 1.0), precision and logging interval:
+
+- ours: `llmft.training` itself: the model from `load_model_for_training` (+ `apply_lora`), batches from
+  `build_dataloaders` (prompts through `llmft.prompts.fit_prompt`), `plan_training` and `fit` (the loop
+  `training/train.py` runs), with evaluation and checkpoints off;
+- the Trainer: `Seq2SeqTrainer` with `DataCollatorForSeq2Seq`, on the same token ids (`tokenize_examples`),
+  with its defaults for everything the list above does not fix (its default optimizer is `adamw_torch_fused`).
+
+The model is flan-t5-base's architecture (`--model base`: 12+12 layers, d_model 768, d_ff 2048, 12 heads,
+gated-GELU, 32,128-token vocabulary, its own untied `lm_head`) with random weights, written once to a temporary
+folder so every configuration loads the same weights, or the 2-layer tiny T5 of `llmft.tiny` (`--model tiny`).
+Rows are `llmft.tiny.synthetic_dialogues`, `--dialogues_per_row` of them joined into one, so a base-model prompt
+is about as long as a DialogSum one.
+
+Each configuration (loop x method) runs in a fresh child process. Step time: the median of `--steps` steps
+after `--warmup_steps`, each step timed from one forward pass to the next (a hook on the encoder, after a CUDA
+synchronize), so the loop's own work between steps (data, logging, scheduler) counts. Peak memory: on CUDA
+`torch.cuda.max_memory_allocated` above what the process held before the model was loaded; on CPU the growth
+of the peak resident set (ru_maxrss) over the resident set before the model was loaded. (bench/train_memory.py
+samples glibc's heap every 2 ms instead, which is closer to what training needs, but the sampler holds malloc's
+lock and would slow the very steps timed here.) The last line gives the ratios: Trainer time / our time (>= 1.0: ours
+is as fast or faster) and our memory / Trainer memory (<= 1.0: ours uses no more). `--unfused` also times
+our loop with torch's default AdamW (multi-tensor on CUDA, per-weight on CPU), as it was before it took the
+fused kernel, and prints fused / default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+for path in (str(BENCH.parent), str(BENCH)):  # the package, and train_memory's helpers
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from train_memory import FLAN_T5_BASE, _peak_rss_bytes, _rss_bytes  # noqa: E402
+
+LEARNING_RATE = {"full": 1e-5, "lora": 1e-3}  # the course lab's rates (llmft.training.DEFAULT_LEARNING_RATE)
+LOGGING_STEPS = 10
+
+
+def write_model(folder: Path, kind: str, seed: int = 0) -> Path:
+    """A random-weight model and a T5 tokenizer trained on the synthetic dialogues, saved to `folder`."""
+    import torch
+    from transformers import T5Config, T5ForConditionalGeneration
+
+    from llmft.tiny import _corpus, build_tiny_t5, build_tokenizer, synthetic_dialogues
+
+    if kind == "tiny":
+        return build_tiny_t5(folder, synthetic_dialogues(200, seed=seed), seed=seed, quiet_special_tokens=False)
+    tokenizer = build_tokenizer(_corpus(synthetic_dialogues(200, seed=seed)), vocab_size=512)
+    torch.manual_seed(seed)
+    model = T5ForConditionalGeneration(T5Config(**FLAN_T5_BASE))
+    # transformers 5's T5Config ties lm_head to the embeddings whatever the flag says; FLAN-T5 has its own head.
+    model.lm_head.weight = torch.nn.Parameter(torch.randn_like(model.shared.weight) * FLAN_T5_BASE["d_model"] ** -0.5)
+    model.config.tie_word_embeddings = False
+    model.all_tied_weights_keys.pop("lm_head.weight", None)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def training_rows(count: int, per_row: int) -> list[Any]:
+    """`count` DialogSum-shaped rows, each `per_row` synthetic dialogues (and their summaries) joined."""
+    from llmft.data import DialogueExample
+    from llmft.tiny import synthetic_dialogues
+
+    parts = synthetic_dialogues(count * per_row, seed=1)
+    rows = []
+    for index in range(count):
+        group = parts[index * per_row : (index + 1) * per_row]
+        rows.append(
+            DialogueExample(
+                id=f"row_{index}",
+                dialogue="\n".join(p.dialogue for p in group),
+                summaries=[" ".join(p.summary for p in group)],
+            )
+        )
+    return rows
+
+
+class StepClock:
+    """Timestamps each training step: a forward pre-hook on the encoder, which runs once per step."""
+
+    def __init__(self, model: Any, cuda: bool):
+        import torch
+
+        self.stamps: list[float] = []
+
+        def stamp(*_: Any) -> None:
+            if cuda:
+                torch.cuda.synchronize()
+            self.stamps.append(time.perf_counter())
+
+        model.get_encoder().register_forward_pre_hook(stamp)
+
+    def step_times(self, warmup: int) -> list[float]:
+        return [b - a for a, b in zip(self.stamps, self.stamps[1:], strict=False)][warmup:]
+
+
+def _prepare(model: Any, method: str, gradient_checkpointing: bool, source: str) -> Any:
+    """The model setup `llmft.training.run` does, for both sides: checkpointing, then LoRA."""
+    from llmft.training import ModelArguments, apply_lora
+
+    if gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.config.use_cache = False
+    if method == "lora":
+        if gradient_checkpointing:
+            model.enable_input_require_grads()
+        model = apply_lora(model, ModelArguments(model_name_or_path=source, method="lora"))
+    return model
+
+
+def run_ours(options: dict[str, Any], workdir: Path, start_clock: Any) -> None:
+    from accelerate import Accelerator, DataLoaderConfiguration
+    from accelerate.utils import set_seed
+
+    from llmft.training import (
+        DataArguments,
+        ModelArguments,
+        TrainArguments,
+        build_dataloaders,
+        load_model_for_training,
+        loop,
+    )
+    from llmft.training.loop import fit, plan_training
+
+    if options["loop"] == "ours-unfused":  # the loop as it was before it used the fused kernel
+        loop.fused_adamw_supported = lambda accelerator: False
+    accelerator = Accelerator(
+        mixed_precision="bf16" if options["precision"] == "bf16" else "no",
+        cpu=options["device"] == "cpu",
+        dataloader_config=DataLoaderConfiguration(use_seedable_sampler=True),  # as llmft.training.run
+    )
+    set_seed(42)
+    source = options["model_dir"]
+    model, tokenizer = load_model_for_training(ModelArguments(model_name_or_path=source, method=options["method"]))
+    start_clock(model)
+    model = _prepare(model, options["method"], options["gradient_checkpointing"], source)
+    args = TrainArguments(
+        output_dir=str(workdir),
+        learning_rate=LEARNING_RATE[options["method"]],
+        max_steps=options["total_steps"],
+        per_device_train_batch_size=options["batch_size"],
+        gradient_checkpointing=options["gradient_checkpointing"],
+        logging_steps=LOGGING_STEPS,
+        eval_steps=0,
+        save_steps=0,
+        report_to="none",
+        do_test_eval=False,
+    )
+    data_args = DataArguments(dataset_name="synthetic", max_source_length=512, max_target_length=128)
+    train_loader, eval_loader = build_dataloaders(tokenizer, options["rows"], [], data_args, args)
+    plan = plan_training(accelerator, model, train_loader, eval_loader, args)
+    fit(accelerator, plan, tokenizer, [], args, data_args, workdir, {}, None)
+
+
+def run_trainer(options: dict[str, Any], workdir: Path, start_clock: Any) -> None:
+    import torch
+    from transformers import (
+        AutoModelForSeq2SeqLM,
+        AutoTokenizer,
+        DataCollatorForSeq2Seq,
+        Seq2SeqTrainer,
+        Seq2SeqTrainingArguments,
+    )
+
+    from llmft.training import tokenize_examples
+
+    source = options["model_dir"]
+    model = AutoModelForSeq2SeqLM.from_pretrained(source, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    start_clock(model)
+    model = _prepare(model, options["method"], options["gradient_checkpointing"], source)
+    targs = Seq2SeqTrainingArguments(
+        output_dir=str(workdir),
+        per_device_train_batch_size=options["batch_size"],
+        learning_rate=LEARNING_RATE[options["method"]],
+        lr_scheduler_type="linear",
+        weight_decay=0.0,
+        max_grad_norm=1.0,
+        max_steps=options["total_steps"],
+        logging_steps=LOGGING_STEPS,
+        eval_strategy="no",
+        save_strategy="no",
+        report_to="none",
+        bf16=options["precision"] == "bf16",
+        use_cpu=options["device"] == "cpu",
+        seed=42,
+        disable_tqdm=True,
+    )
+    features = tokenize_examples(tokenizer, options["rows"], 512, 128)
+    collator = DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100)
+    trainer = Seq2SeqTrainer(
+        model=model, args=targs, train_dataset=features, data_collator=collator, processing_class=tokenizer
+    )
+    trainer.train()
+
+
+def measure(options: dict[str, Any]) -> dict[str, Any]:
+    """One configuration (loop x method), in its own process: step times and peak memory."""
+    # Both loops' libraries are imported before the baseline: code is not training memory.
+    import accelerate  # noqa: F401
+    import peft  # noqa: F401
+    import torch
+    import transformers.trainer  # noqa: F401
+    from transformers import Seq2SeqTrainer  # noqa: F401
+
+    import llmft.training.loop  # noqa: F401
+
+    if options["threads"]:
+        torch.set_num_threads(options["threads"])
+    cuda = options["device"].startswith("cuda")
+    if cuda:
+        torch.cuda.init()
+        torch.cuda.reset_peak_memory_stats()
+        before = torch.cuda.memory_allocated()
+    else:
+        before = _rss_bytes()
+    clocks: list[StepClock] = []
+    with tempfile.TemporaryDirectory(prefix="llmft-loop-bench-") as workdir:
+        runner = run_trainer if options["loop"] == "trainer" else run_ours
+        runner(options, Path(workdir), lambda model: clocks.append(StepClock(model, cuda)))
+    peak = (torch.cuda.max_memory_allocated() if cuda else _peak_rss_bytes()) - before
+    times = clocks[0].step_times(options["warmup_steps"])
+    if len(times) < options["steps"]:
+        raise RuntimeError(f"only {len(times)} timed steps (expected {options['steps']})")
+    return {"step_s": statistics.median(times[: options["steps"]]), "peak_bytes": peak}
+
+
+def _child(options: dict[str, Any], queue: Any) -> None:
+    try:
+        queue.put(measure(options))
+    except BaseException as err:  # report it, so the parent does not wait forever
+        queue.put({"error": f"{type(err).__name__}: {err}"})
+
+
+def run_isolated(options: dict[str, Any]) -> dict[str, Any]:
+    context = multiprocessing.get_context("spawn")  # a clean process: no memory left from another run
+    queue = context.Queue()
+    process = context.Process(target=_child, args=(options, queue))
+    process.start()
+    result = queue.get()
+    process.join()
+    if "error" in result:
+        raise RuntimeError(f"{options['loop']} {options['method']}: {result['error']}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    import torch
+    from train_memory import device_description
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default=None, help="default: cuda when available")
+    parser.add_argument("--model", choices=["base", "tiny"], default="base")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default=None, help="default: bf16 on CUDA")
+    parser.add_argument("--batch_size", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=None, help="timed steps; default 20 on CUDA, 5 on CPU")
+    parser.add_argument("--warmup_steps", type=int, default=3)
+    parser.add_argument("--methods", nargs="+", choices=["full", "lora"], default=["full", "lora"])
+    parser.add_argument("--dialogues_per_row", type=int, default=None, help="default 4 (base), 1 (tiny)")
+    parser.add_argument("--gradient_checkpointing", action="store_true")
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
+    parser.add_argument(
+        "--unfused", action="store_true", help="also time our loop with torch's default AdamW (before the fused one)"
+    )
+    args = parser.parse_args(argv)
+
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    cuda = device == "cuda"
+    precision = args.precision or ("bf16" if cuda else "fp32")
+    steps = args.steps or (20 if cuda else 5)
+    total_steps = args.warmup_steps + steps + 1  # the last step's forward closes the last timed step
+    per_row = args.dialogues_per_row or (4 if args.model == "base" else 1)
+    rows = training_rows(total_steps * args.batch_size, per_row)  # one epoch: no step waits on a new epoch
+
+    results: dict[tuple[str, str], dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="llmft-loop-model-") as folder:
+        model_dir = write_model(Path(folder), args.model)
+        from transformers import AutoTokenizer
+
+        from llmft.training import tokenize_examples
+
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        lengths = [len(r["input_ids"]) for r in tokenize_examples(tokenizer, rows, 512, 128)]
+        print(f"device: {device_description(device)}; {precision}"
+              + (", gradient checkpointing" if args.gradient_checkpointing else ""))
+        print(f"model: {'flan-t5-base architecture' if args.model == 'base' else 'tiny T5'}, random weights; batch "
+              f"{args.batch_size}; prompt tokens mean {statistics.mean(lengths):.0f}, max {max(lengths)}; "
+              f"{args.warmup_steps} warm-up + {steps} timed steps (median); AdamW, logging every {LOGGING_STEPS}")
+        for method in args.methods:
+            for loop in ("ours", "trainer") + (("ours-unfused",) if args.unfused else ()):
+                options = {
+                    "loop": loop, "method": method, "device": device, "precision": precision,
+                    "batch_size": args.batch_size, "steps": steps, "warmup_steps": args.warmup_steps,
+                    "total_steps": total_steps, "rows": rows, "model_dir": str(model_dir),
+                    "gradient_checkpointing": args.gradient_checkpointing, "threads": args.threads,
+                }
+                result = results[(method, loop)] = run_isolated(options)
+                print(f"{method:>4} {loop:>12}: step {result['step_s'] * 1000:8.1f} ms  "
+                      f"peak memory {result['peak_bytes'] / 2**30:6.2f} GiB", flush=True)
+    summary = []
+    for method in args.methods:
+        ours, trainer = results[(method, "ours")], results[(method, "trainer")]
+        time_ratio = trainer["step_s"] / ours["step_s"]
+        memory_ratio = ours["peak_bytes"] / trainer["peak_bytes"]
+        verdict = "parity met" if time_ratio >= 1.0 and memory_ratio <= 1.0 else "parity MISSED"
+        unfused = results.get((method, "ours-unfused"))
+        before = f", fused/default AdamW step time {ours['step_s'] / unfused['step_s']:.2f}" if unfused else ""
+        summary.append(f"{method}: Trainer/ours step time {time_ratio:.2f}, ours/Trainer memory {memory_ratio:.2f} "
+                       f"({verdict}){before}")
+    print(f"SUMMARY train_loop_vs_trainer {args.model} {device} {precision} batch {args.batch_size}: "
+          + "; ".join(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,6 +12,7 @@ import json
 import random
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 from llmft.data import DialogueExample
 from llmft.prompts import INSTRUCTION
@@ -75,18 +76,21 @@ def build_tiny_t5(
     num_layers: int = 2,
     seed: int = 0,
     quiet_special_tokens: bool = True,
+    tokenizer: Any = None,
 ) -> Path:
     """Save a tiny random-weight T5 and its tokenizer to `out_dir` (about 1 MB, under a second).
 
     `quiet_special_tokens=False` keeps random lm_head rows for <pad>, </s> and <unk>. A base for LoRA
     training needs that: LoRA leaves lm_head frozen, and a </s> logit pinned at 0 is one it cannot learn
-    to raise, so the tuned model could never stop.
+    to raise, so the tuned model could never stop. `tokenizer` replaces the one trained on `examples`
+    (the demo model brings its English one, `llmft.demo_tokenizer`).
     """
     import torch
     from transformers import T5Config, T5ForConditionalGeneration
 
     out_dir = Path(out_dir)
-    tokenizer = build_tokenizer(_corpus(examples or synthetic_dialogues(200)), vocab_size)
+    if tokenizer is None:
+        tokenizer = build_tokenizer(_corpus(examples or synthetic_dialogues(200)), vocab_size)
     config = T5Config(
         vocab_size=len(tokenizer),
         d_model=d_model,

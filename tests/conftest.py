@@ -9,12 +9,16 @@
   it, and a second tiny T5 of another shape (for adapter/base mismatch tests).
 - `local_hub` starts the Hub API test double on 127.0.0.1 and points `HF_ENDPOINT` / `HF_TOKEN` at it.
 - `subprocess_env` gives child processes (scripts, apps) the same guard and settings.
+- `demo_build` builds the embedded demo model (`python -m llmft.demo build`) once per session.
 """
 
 from __future__ import annotations
 
 import os
+import shlex
+import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -127,3 +131,35 @@ def subprocess_env(tmp_path: Path) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def python() -> str:
     return sys.executable
+
+
+@dataclass
+class DemoBuild:
+    root: Path  # the build folder
+    result: subprocess.CompletedProcess[str]  # `python -m llmft.demo build ROOT`, run from outside the repository
+    seconds: float
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """The `export NAME=VALUE` lines it printed, as a dict (what scripts/run.sh evaluates)."""
+        pairs = [shlex.split(line.removeprefix("export "))[0] for line in self.result.stdout.splitlines()]
+        return dict(pair.split("=", 1) for pair in pairs)
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> DemoBuild:
+    """The embedded demo model (`python -m llmft.demo build`), built once per session for the tests that use it
+    (tests/test_demo.py checks the build itself; tests/test_launcher.py serves it)."""
+    from tests.support.apps import guarded_env
+
+    root = tmp_path_factory.mktemp("demo-build") / "demo"
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "llmft.demo", "build", str(root)],
+        env=guarded_env(),
+        cwd=root.parent,  # not the repository: the training code comes from the package
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    return DemoBuild(root=root, result=result, seconds=time.monotonic() - started)

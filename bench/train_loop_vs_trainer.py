@@ -16,7 +16,8 @@ The model is flan-t5-base's architecture (`--model base`: 12+12 layers, d_model 
 gated-GELU, 32,128-token vocabulary, its own untied `lm_head`) with random weights, written once to a temporary
 folder so every configuration loads the same weights, or the 2-layer tiny T5 of `llmft.tiny` (`--model tiny`).
 Rows are `llmft.tiny.synthetic_dialogues`, `--dialogues_per_row` of them joined into one, so a base-model prompt
-is about as long as a DialogSum one.
+is about as long as a DialogSum one; all of one length (prompts cut to the shortest one), so both loops train on
+batches of the same shape although they draw the rows in different orders.
 
 Each configuration (loop x method) runs in a fresh child process. Step time: the median of `--steps` steps
 after `--warmup_steps`, each step timed from one forward pass to the next (a hook on the encoder, after a CUDA
@@ -92,6 +93,26 @@ def training_rows(count: int, per_row: int) -> list[Any]:
     return rows
 
 
+def rows_of_one_length(tokenizer: Any, count: int, per_row: int) -> tuple[list[Any], tuple[int, int]]:
+    """`count` rows whose fitted prompt and summary are all of the same length, and those two lengths.
+
+    Prompts are cut to the shortest row's prompt by `fit_prompt` (which cuts between words, so some land a
+    token short) and summaries to the shortest summary; the rows that come out at exactly those lengths are kept.
+    """
+    from llmft.training import tokenize_examples
+
+    candidates = training_rows(3 * count, per_row)
+    full = tokenize_examples(tokenizer, candidates, 512, 128)
+    lengths = (min(len(r["input_ids"]) for r in full), min(len(r["labels"]) for r in full))
+    cut = tokenize_examples(tokenizer, candidates, *lengths)
+    rows = [
+        row for row, ids in zip(candidates, cut, strict=True) if (len(ids["input_ids"]), len(ids["labels"])) == lengths
+    ]
+    if len(rows) < count:
+        raise RuntimeError(f"only {len(rows)} of {len(candidates)} rows are {lengths} tokens long; {count} needed")
+    return rows[:count], lengths
+
+
 class StepClock:
     """Timestamps each training step: a forward pre-hook on the encoder, which runs once per step."""
 
@@ -163,7 +184,10 @@ def run_ours(options: dict[str, Any], workdir: Path, start_clock: Any) -> None:
         report_to="none",
         do_test_eval=False,
     )
-    data_args = DataArguments(dataset_name="synthetic", max_source_length=512, max_target_length=128)
+    source_tokens, target_tokens = options["lengths"]
+    data_args = DataArguments(
+        dataset_name="synthetic", max_source_length=source_tokens, max_target_length=target_tokens
+    )
     train_loader, eval_loader = build_dataloaders(tokenizer, options["rows"], [], data_args, args)
     plan = plan_training(accelerator, model, train_loader, eval_loader, args)
     fit(accelerator, plan, tokenizer, [], args, data_args, workdir, {}, None)
@@ -203,7 +227,7 @@ def run_trainer(options: dict[str, Any], workdir: Path, start_clock: Any) -> Non
         seed=42,
         disable_tqdm=True,
     )
-    features = tokenize_examples(tokenizer, options["rows"], 512, 128)
+    features = tokenize_examples(tokenizer, options["rows"], *options["lengths"])
     collator = DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100)
     trainer = Seq2SeqTrainer(
         model=model, args=targs, train_dataset=features, data_collator=collator, processing_class=tokenizer
@@ -276,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dialogues_per_row", type=int, default=None, help="default 4 (base), 1 (tiny)")
     parser.add_argument("--gradient_checkpointing", action="store_true")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
+    parser.add_argument("--trainer_first", action="store_true", help="run the Trainer before our loop (order check)")
     parser.add_argument(
         "--unfused", action="store_true", help="also time our loop with torch's default AdamW (before the fused one)"
     )
@@ -287,28 +312,29 @@ def main(argv: list[str] | None = None) -> int:
     steps = args.steps or (20 if cuda else 5)
     total_steps = args.warmup_steps + steps + 1  # the last step's forward closes the last timed step
     per_row = args.dialogues_per_row or (4 if args.model == "base" else 1)
-    rows = training_rows(total_steps * args.batch_size, per_row)  # one epoch: no step waits on a new epoch
 
     results: dict[tuple[str, str], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="llmft-loop-model-") as folder:
         model_dir = write_model(Path(folder), args.model)
         from transformers import AutoTokenizer
 
-        from llmft.training import tokenize_examples
 
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        lengths = [len(r["input_ids"]) for r in tokenize_examples(tokenizer, rows, 512, 128)]
+        # One epoch of rows (no step waits on a new epoch), all of one length: the two loops draw the rows in
+        # different orders, and batches of other shapes would time other GEMMs.
+        rows, lengths = rows_of_one_length(AutoTokenizer.from_pretrained(model_dir), total_steps * args.batch_size,
+                                           per_row)
         print(f"device: {device_description(device)}; {precision}"
               + (", gradient checkpointing" if args.gradient_checkpointing else ""))
         print(f"model: {'flan-t5-base architecture' if args.model == 'base' else 'tiny T5'}, random weights; batch "
-              f"{args.batch_size}; prompt tokens mean {statistics.mean(lengths):.0f}, max {max(lengths)}; "
+              f"{args.batch_size}; every row {lengths[0]} prompt + {lengths[1]} summary tokens; "
               f"{args.warmup_steps} warm-up + {steps} timed steps (median); AdamW, logging every {LOGGING_STEPS}")
         for method in args.methods:
-            for loop in ("ours", "trainer") + (("ours-unfused",) if args.unfused else ()):
+            order = ("trainer", "ours") if args.trainer_first else ("ours", "trainer")
+            for loop in order + (("ours-unfused",) if args.unfused else ()):
                 options = {
                     "loop": loop, "method": method, "device": device, "precision": precision,
                     "batch_size": args.batch_size, "steps": steps, "warmup_steps": args.warmup_steps,
-                    "total_steps": total_steps, "rows": rows, "model_dir": str(model_dir),
+                    "total_steps": total_steps, "rows": rows, "lengths": lengths, "model_dir": str(model_dir),
                     "gradient_checkpointing": args.gradient_checkpointing, "threads": args.threads,
                 }
                 result = results[(method, loop)] = run_isolated(options)

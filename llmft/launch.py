@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmft.errors import ConfigError
+from llmft.errors import ConfigError, LlmftError
 
 logger = logging.getLogger("llmft.launch")
 
@@ -38,6 +38,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 APPS = ("prompting", "summarizer", "shopbot")
 DEFAULT_PORTS = (7860, 7861, 7862)
 STOP_GRACE_S = 10.0
+MODEL_QUERY_TIMEOUT_S = 120.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -91,7 +92,6 @@ def _prompting_model_line() -> str:
     """The Prompting Space loads its model at the first request and has no endpoint that says which: its
     settings say, and a folder or (offline) the Hub cache is checked for it here, without loading weights."""
     from llmft.apps.demo_note import demo_note
-    from llmft.errors import LlmftError
     from llmft.hub.client import hub_offline
     from llmft.prompting import PromptingSettings
     from llmft.sources import looks_like_hub_id, resolve_source
@@ -116,7 +116,10 @@ def model_line(app: App) -> str:
         client = Client(app.local_url, verbose=False)
         if app.name == "shopbot":
             return f"model: {client.predict(api_name='/backend')}"
-        result, _note = client.predict(api_name="/models")
+        try:  # loads the variants (downloads them, the first time with the Hub): not forever before the address
+            result, _note = client.submit(api_name="/models").result(timeout=MODEL_QUERY_TIMEOUT_S)
+        except TimeoutError:
+            return f"variants: still loading after {MODEL_QUERY_TIMEOUT_S:.0f} s (the page lists them once loaded)"
         parts = [f"{row['variant']} {row['source']}" + ("" if row.get("available") else f" (unavailable: "
                  f"{row.get('reason')})") for row in result["variants"]]
         demo = " (the embedded demo models)" if any(row.get("demo_note") for row in result["variants"]) else ""
@@ -245,7 +248,11 @@ def main(argv: list[str] | None = None) -> int:
         apps = parse_apps(args.apps, args.ports, args.host)
     except ConfigError as err:
         parser.error(str(err))
-    return Launcher(apps, args.ready_timeout).run()
+    try:
+        return Launcher(apps, args.ready_timeout).run()
+    except LlmftError as err:  # the apps it started are stopped already (Launcher.run's finally)
+        logger.error("%s", err)
+        return 1
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from llmft.demo import hub_reachable
 from llmft.demo_dialogues import demo_dialogues
 from llmft.demo_tokenizer import english_pieces, english_tokenizer
@@ -94,14 +92,17 @@ def test_demo_build_trains_through_the_package_and_marks_its_models(demo_build):
         assert marker == {"demo": True, "what": "tiny T5 trained on synthetic dialogues by llmft.demo"}
     for method in ("full", "lora"):
         scores = json.loads((out / method / "eval" / "results.json").read_text())["models"][method]["rouge"]
-        assert scores["rouge1"] > 0.5, (method, scores)  # held-out demo dialogues: it learnt, not memorised
+        # Held-out demo dialogues: it learnt (an untrained model scores about 0), and not by heart.
+        assert scores["rouge1"] > {"full": 0.65, "lora": 0.5}[method], (method, scores)
     assert load_model(str(out / "lora"), use_cache=False).kind == "adapter"
     assert demo_build.seconds < 600, f"the build took {demo_build.seconds:.0f} s"
 
 
 def test_prompting_lab_keeps_shots_and_its_columns_differ_on_a_real_dialogue(demo_build, monkeypatch):
-    """The Space's default columns (0-shot, 1-shot first, 2-shot most similar) on DialogSum's test_1: the shots
-    fit, and the three summaries are not all the same (they were, when every shot was dropped)."""
+    """0-shot, 1-shot and 2-shot columns (first-k: "most similar" would embed the whole shot pool first) on
+    DialogSum's test_1: the shots fit, and the three summaries are not all the same (they were, when every shot
+    was dropped)."""
+    from llmft.models import GenerationSettings
     from llmft.prompting import PromptingLab, PromptingSettings, column_configs
 
     assert demo_build.result.returncode == 0, demo_build.result.stderr[-3000:]
@@ -109,25 +110,26 @@ def test_prompting_lab_keeps_shots_and_its_columns_differ_on_a_real_dialogue(dem
         monkeypatch.setenv(name, value)
     lab = PromptingLab(PromptingSettings.from_env())
     row = next(row for row in dialogsum_test(5) if row["fname"] == "test_1")
-    configs = column_configs((0, "first", 0), (1, "first", 0), (2, "similar", 0))
-    result = lab.compare(row["dialogue"], row["summary1"], configs).to_dict()
+    configs = column_configs((0, "first", 0), (1, "first", 0), (2, "first", 0))
+    result = lab.compare(row["dialogue"], row["summary1"], configs, GenerationSettings(max_new_tokens=64)).to_dict()
     columns = result["columns"]
     assert [len(c["shot_ids"]) for c in columns] == [0, 1, 2], [c["fit_report"] for c in columns]
     assert all(c["summary"].strip() for c in columns)
     assert len({c["summary"] for c in columns}) > 1, [c["summary"] for c in columns]
 
 
-@pytest.mark.parametrize("fname", ["test_0"])
-def test_a_long_real_dialogue_keeps_one_of_two_shots(demo_build, monkeypatch, fname):
-    """test_0 (221 words, one of the longer ones): the 2-shot column drops a shot to fit 512, never both."""
+def test_a_long_real_dialogue_keeps_one_of_two_shots(demo_build, monkeypatch):
+    """test_0 (221 words, one of the longer ones): the 2-shot column may drop a shot to fit 512, never both."""
+    from llmft.models import GenerationSettings
     from llmft.prompting import PromptingLab, PromptingSettings, column_configs
 
     assert demo_build.result.returncode == 0, demo_build.result.stderr[-3000:]
     for name, value in demo_build.settings.items():
         monkeypatch.setenv(name, value)
     lab = PromptingLab(PromptingSettings.from_env())
-    row = next(row for row in dialogsum_test(5) if row["fname"] == fname)
-    (column,) = lab.compare(row["dialogue"], "", column_configs((2, "first", 0))).to_dict()["columns"]
+    row = next(row for row in dialogsum_test(5) if row["fname"] == "test_0")
+    configs = column_configs((2, "first", 0))
+    (column,) = lab.compare(row["dialogue"], "", configs, GenerationSettings(max_new_tokens=8)).to_dict()["columns"]
     assert len(column["shot_ids"]) >= 1, column["fit_report"]
 
 

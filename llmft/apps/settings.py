@@ -12,6 +12,7 @@ launcher can set them late):
 | `LLMFT_DATASET` | `knkarthick/dialogsum` | Hub dataset id, local folder, or .jsonl/.json/.csv file |
 | `LLMFT_CONCURRENCY` | `1` | requests that generate at the same time (the rest wait in the queue) |
 | `LLMFT_MAX_QUEUE` | `20` | requests that may wait in the queue; more are refused with "queue full" |
+| `LLMFT_MAX_SESSIONS` | `1000` | visitors' sessions kept in memory (see below); past it the least recent is dropped |
 | `LLMFT_MAX_MODELS` | `2` | distinct models kept in memory; past it the least recently used is dropped |
 | `LLMFT_HUB_TIMEOUT` | `10` | seconds the Hub may stay silent before a look-up or download gives up |
 
@@ -19,6 +20,12 @@ With `LLMFT_ALLOW_ANY_MODEL` off (the default, for a hosted Space) a request may
 models (`LLMFT_BASE_MODEL`, `LLMFT_MODELS`), a folder inside an offered local model's folder or inside
 `LLMFT_MODEL_DIRS`, and an adapter only if its base model is allowed too; anything else gets one message
 that does not say whether such a path exists (`llmft.sources.ModelPolicy`).
+
+Gradio keeps, per session (a browser tab, a `gradio_client.Client`), a copy of every component's config with
+the last inputs and outputs (charts, tables, prompts: 0.1-0.3 MiB a session in these apps), and by default keeps
+10,000 sessions (1-3 GB here): memory grew with every visitor. `LLMFT_MAX_SESSIONS` is Gradio's
+`state_session_capacity`. A dropped session (the least recently used) loses those copies and its `gr.State`: the
+Summarizer's and Prompting Space's pages work on, the Shopbot's chat starts its history afresh at its next message.
 
 Host and port are Gradio's own `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT`.
 """
@@ -70,6 +77,7 @@ class AppSettings:
     dataset: str = DEFAULT_DATASET
     concurrency: int = 1
     max_queue: int = 20
+    max_sessions: int = 1000
     max_models: int = 2
     allow_any_model: bool = False
     model_dirs: list[Path] = field(default_factory=list)
@@ -82,6 +90,7 @@ class AppSettings:
             dataset=os.environ.get("LLMFT_DATASET", "").strip() or DEFAULT_DATASET,
             concurrency=_env_int("LLMFT_CONCURRENCY", 1),
             max_queue=_env_int("LLMFT_MAX_QUEUE", 20),
+            max_sessions=_env_int("LLMFT_MAX_SESSIONS", 1000),
             max_models=_env_int("LLMFT_MAX_MODELS", 2),
             allow_any_model=_env_flag("LLMFT_ALLOW_ANY_MODEL"),
             model_dirs=[Path(folder).expanduser() for folder in _env_list("LLMFT_MODEL_DIRS")],

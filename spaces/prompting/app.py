@@ -351,4 +351,4 @@ demo.queue(default_concurrency_limit=SETTINGS.concurrency, max_size=SETTINGS.max
 
 if __name__ == "__main__":
     # Host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT (Gradio reads them when these are None).
-    demo.launch(show_error=True)
+    demo.launch(show_error=True, state_session_capacity=SETTINGS.max_sessions)  # LLMFT_MAX_SESSIONS

@@ -24,6 +24,7 @@ if (_REPO_ROOT / "llmft" / "__init__.py").is_file() and str(_REPO_ROOT) not in s
 import gradio as gr  # noqa: E402
 
 from llmft.apps.errors import gradio_errors, user_message  # noqa: E402
+from llmft.apps.settings import AppSettings  # noqa: E402
 from llmft.chat import ChatSettings, ShopBot, resolve_backend  # noqa: E402
 from llmft.chat.render import reply_markdown, sources_html  # noqa: E402
 from llmft.errors import LlmftError, StoreError  # noqa: E402
@@ -141,5 +142,10 @@ with gr.Blocks(title="Shopbot: grounded shopping chat") as demo:
     backend_button.click(backend, None, backend_text, api_name="backend", queue=False)
 
 
+# The settings every Space shares: LLMFT_MAX_QUEUE requests wait (more are refused with "Queue is full"; Gradio's
+# default queue is unbounded), LLMFT_MAX_SESSIONS visitors' sessions are kept in memory (Gradio's default: 10,000).
+SERVING = AppSettings.from_env()
+demo.queue(max_size=SERVING.max_queue)
+
 if __name__ == "__main__":
-    demo.launch(css=CSS)
+    demo.launch(css=CSS, state_session_capacity=SERVING.max_sessions)

@@ -316,4 +316,5 @@ demo.queue(default_concurrency_limit=SETTINGS.concurrency, max_size=SETTINGS.max
 if __name__ == "__main__":
     # Host and port: GRADIO_SERVER_NAME / GRADIO_SERVER_PORT. Gradio's own upload cap is kept well above the
     # batch limit, so a file just over the limit gets the package's message naming it.
-    demo.launch(show_error=True, max_file_size=10 * SETTINGS.batch_max_bytes)
+    demo.launch(show_error=True, max_file_size=10 * SETTINGS.batch_max_bytes,
+                state_session_capacity=SETTINGS.max_sessions)  # LLMFT_MAX_SESSIONS

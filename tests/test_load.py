@@ -1,0 +1,99 @@
+"""What `bench/load.py` (the apps under 50 concurrent requests) led to, pinned over HTTP with `gradio_client`:
+
+- the Shopbot's queue is bounded by `LLMFT_MAX_QUEUE` like the other Spaces' (Gradio's own default is unbounded:
+  the 50th shopper waited for 49 answers), and a request past it gets gradio_client's `QueueError` with a plain
+  "Queue is full! Please try again.", not an error;
+- every Space keeps at most `LLMFT_MAX_SESSIONS` visitors' sessions in memory (Gradio's default keeps 10,000, each
+  with a copy of the page's components and their last values, so memory grew with every visitor). The Shopbot
+  shows it: its chat history lives in the session, so a session dropped past the limit asks its follow-up afresh.
+
+One Shopbot app whose model is a silent server: each answer waits `LLMFT_CHAT_TIMEOUT` (1 s), then comes from
+retrieval alone, so the answers and their sources are the store's, computed by hand from
+llmft/store/demo/catalogue.csv: the cheapest tent is TN-701 (Fjell Solo Tarp Tent, $159), the cheapest product
+DL-903 (Brightline Clamp Lamp, $25). The Prompting and Summarizer Spaces pass the same setting to Gradio in the
+same line of their app.py; their queue is tested in tests/test_prompting_app.py.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+from gradio_client.utils import QueueError
+
+from tests.support.apps import guarded_env, launch_app, log_on_failure, wait_until_ready
+from tests.support.silent_server import SilentServer
+
+APP = Path(__file__).resolve().parent.parent / "spaces" / "shopbot" / "app.py"
+MAX_SESSIONS = 2
+
+
+@pytest.fixture(scope="module")
+def shopbot(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("shopbot-load")
+    with SilentServer(lifetime=600) as model_url:
+        env = dict(guarded_env(), LLMFT_STORE_PATH=str(root / "store"), OPENAI_BASE_URL=f"{model_url}/v1",
+                   LLMFT_CHAT_TIMEOUT="1", LLMFT_CHAT_REWRITE="store", LLMFT_MAX_QUEUE="1",
+                   LLMFT_MAX_SESSIONS=str(MAX_SESSIONS))
+        app = launch_app(APP, env, log_path=root / "app.log")
+        try:
+            yield wait_until_ready(app, timeout=180)
+        finally:
+            app.stop()
+
+
+@pytest.fixture()
+def app(shopbot, request):
+    """The module's app, its log printed under a failing test."""
+    for _ in log_on_failure(request, shopbot):
+        yield shopbot
+
+
+def test_the_shopbot_queue_is_bounded_and_a_full_queue_says_so(app) -> None:
+    """Four shoppers at once, LLMFT_MAX_QUEUE=1: one is answered, one waits and is answered, the rest are told."""
+    clients = [Client(app.url, verbose=False, download_files=False) for _ in range(4)]
+    jobs = [c.submit("What is the cheapest phone?", [], api_name="/answer") for c in clients]
+    answered, refused = [], []
+    for job in jobs:
+        try:
+            answered.append(job.result(timeout=60))
+        except QueueError as err:
+            refused.append(str(err))
+    for client in clients:
+        client.close()
+    assert len(refused) >= 2 and set(refused) == {"Queue is full! Please try again."}
+    assert answered and all(reply["answer"].strip() and reply["status"] == "retrieval-only" for reply in answered)
+    assert "Nimbus A5" in answered[0]["answer"]  # the cheapest phone, $199 (SP-101)
+
+
+def _chat(client: Client, message: str) -> str:
+    """The sources HTML of the chat's final answer."""
+    _answer, sources = client.predict(message, api_name="/chat")
+    return sources
+
+
+def _visit(url: str) -> None:
+    """A new visitor: one request in a session of its own."""
+    client = Client(url, verbose=False, download_files=False)
+    client.session_hash = str(uuid.uuid4())
+    client.predict(api_name="/backend")  # any request makes a session
+    client.close()
+
+
+def test_sessions_past_the_limit_are_dropped(app) -> None:
+    kept = Client(app.url, verbose=False, download_files=False)
+    assert 'data-id="TN-701"' in _chat(kept, "show me your tents")
+    # The follow-up is read against the session's history: the cheapest tent, not the cheapest product.
+    follow_up = _chat(kept, "which one is the cheapest?")
+    assert 'data-id="TN-701"' in follow_up and 'data-id="DL-903"' not in follow_up
+
+    dropped = Client(app.url, verbose=False, download_files=False)
+    _chat(dropped, "show me your tents")
+    for _ in range(MAX_SESSIONS):  # newer sessions push it out (least recently used first)
+        _visit(app.url)
+    follow_up = _chat(dropped, "which one is the cheapest?")
+    assert 'data-id="DL-903"' in follow_up and 'data-id="TN-701"' not in follow_up  # asked afresh
+    kept.close()
+    dropped.close()

@@ -20,6 +20,10 @@ _REPO_ROOT = Path(__file__).resolve().parents[2]
 if (_REPO_ROOT / "llmft" / "__init__.py").is_file() and str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))
 
+from llmft.apps.memory import limit_malloc_arenas  # noqa: E402
+
+limit_malloc_arenas()  # before Gradio's worker threads exist: memory stops creeping up under load (see the module)
+
 import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402
 

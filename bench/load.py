@@ -47,6 +47,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # gradio_client reads it; its own flag alone does not stop it
 
+import httpx  # noqa: E402
 import psutil  # noqa: E402
 from gradio_client import Client  # noqa: E402
 from gradio_client.utils import QueueError  # noqa: E402
@@ -182,10 +183,21 @@ class RoundResult:
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[q - 1]
 
 
+def connect(url: str, tries: int = 3) -> Client:
+    """A new client (a new session); a busy server may miss gradio_client's 20 s timeout for its config."""
+    for attempt in range(tries):
+        try:
+            return Client(url, verbose=False, download_files=False)
+        except httpx.TimeoutException:
+            if attempt == tries - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
 def run_round(app: RunningApp, load: AppLoad, requests: int, timeout: float) -> RoundResult:
     """`requests` new clients, one request each, all submitted at once; then wait for every answer."""
     with ThreadPoolExecutor(8) as pool:  # clients connect before the clock starts (two HTTP calls each)
-        clients = list(pool.map(lambda _: Client(app.url, verbose=False, download_files=False), range(requests)))
+        clients = list(pool.map(lambda _: connect(app.url), range(requests)))
     result, ends = RoundResult(sent=requests), [0.0] * requests
     peak, sampling = [0], threading.Event()
 
@@ -291,7 +303,7 @@ def main() -> int:
             begin = time.perf_counter()
             app = wait_until_ready(launch_app(APP_PATHS[name], env, log_path=work / "app.log"), timeout=600)
             try:
-                warm_client = Client(app.url, verbose=False, download_files=False)
+                warm_client = connect(app.url)
                 warm_ok = load.answered(load.send(warm_client, load.inputs[0]).result(timeout=600))
                 warm_client.close()
                 print(f"{name}: started and warmed up in {time.perf_counter() - begin:.0f} s "
@@ -318,7 +330,8 @@ def main() -> int:
                               f"memory {growth:+.1%})"))
     machine = f"{platform.processor() or platform.machine()}, {cpus} CPUs"
     print(f"machine: {machine}; load average (1 min) before {load_before[0]:.1f}, after {os.getloadavg()[0]:.1f}; "
-          f"shopbot backend: {args.shopbot_backend}; {args.requests} concurrent requests x {args.rounds} rounds each")
+          f"LLMFT_MAX_QUEUE {args.max_queue or 'default (20)'}; shopbot backend: {args.shopbot_backend} "
+          f"({args.chat_max_tokens} tokens max); {args.requests} concurrent requests x {args.rounds} rounds each")
     overall = "met" if all(met for met, _ in verdicts) else "NOT met"
     print(f"summary: targets (0 errors, 0 lost, memory last round within {MEMORY_TOLERANCE:.0%} of the first) "
           f"{overall}: {'; '.join(text for _, text in verdicts)}")

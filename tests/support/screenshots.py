@@ -5,9 +5,10 @@ the browser tests (tests/test_browser.py) and the README's pictures.
     .venv/bin/python -m tests.support.screenshots prompting --example-id test_3
     .venv/bin/python -m tests.support.screenshots shopbot --url http://127.0.0.1:7862   # an app already running
 
-Without --url each app is started offline behind the tests' network guard: the Prompting and Summarizer Spaces on
-a `python -m llmft.demo build` folder (--demo, default outputs/demo; built first when missing), the Shopbot on the
-demo store and the local SmolLM2 model. The pictures go to spaces/<name>/screenshot.png (--out-dir to change).
+Without --url each app is started offline behind the tests' network guard: the Prompting and Summarizer Spaces
+on a `python -m llmft.demo build` folder (--demo, default outputs/demo; built or brought up to date first), the
+Shopbot on the demo store and the local SmolLM2 model. The pictures go to spaces/<name>/screenshot.png
+(--out-dir to change).
 The browser may reach 127.0.0.1 only. Needs Debian's chromium at /usr/bin/chromium.
 
 In code: `watched_page(url)` opens a page and records console errors and uncaught page errors;
@@ -19,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -42,6 +42,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SPACES = ("prompting", "summarizer", "shopbot")
 VIEWPORTS = {"prompting": (1440, 1000), "summarizer": (1440, 1000), "shopbot": (1300, 1000)}
 SCREENSHOT_DIR_ENV = "LLMFT_SCREENSHOT_DIR"
+# Gradio's status tracker over each output while an event runs (the class "hide" when idle).
+BUSY = ".wrap.default:not(.hide), .wrap.center:not(.hide)"
 FINAL_STATUS = re.compile("checked|replaced by the answer|no model answered")  # the shopbot's last status words
 
 
@@ -105,11 +107,28 @@ def save_screenshot(page: Any, path: Path) -> Path:
 # --- the main flows ------------------------------------------------------------------------------------------
 
 
+def _wait_for_result(page: Any, timeout_ms: int = 300_000) -> None:
+    """After a click that runs an event: wait until Gradio's status trackers ("queue: 1/1 | ...", "processing |
+    1.2s", "3/4 steps") are gone, then fail if the page shows an error toast. (A result's own content may be
+    empty: a tiny model's summary can be.)"""
+    from playwright.sync_api import expect
+
+    busy = page.locator(BUSY)
+    try:
+        expect(busy.first).to_be_visible(timeout=10_000)
+    except AssertionError:
+        pass  # finished before we looked
+    expect(busy).to_have_count(0, timeout=timeout_ms)
+    error = page.locator(".toast-body.error")
+    if error.count():
+        raise AssertionError(f"the page shows an error: {error.first.inner_text()}")
+
+
 def compare_prompts(page: Any, dialogue: str | None = None, reference: str = "", example_id: str | None = None,
                     max_new_tokens: int | None = None) -> None:
     """Prompting Space: a dialogue (typed, picked by id, or at random), Compare, and the three columns' results.
 
-    Returns when column C shows its summary; the prompt of column B is opened, as the README's picture shows it.
+    Returns when the result's notes show; the prompt of column B is opened, as the README's picture shows it.
     """
     from playwright.sync_api import expect
 
@@ -130,7 +149,8 @@ def compare_prompts(page: Any, dialogue: str | None = None, reference: str = "",
         tokens.fill(str(max_new_tokens))
         tokens.press("Enter")
     page.get_by_role("button", name="Compare", exact=True).click()
-    expect(page.get_by_label("C: summary")).not_to_have_value("", timeout=300_000)
+    _wait_for_result(page)
+    expect(page.locator("#compare-notes")).to_contain_text(re.compile(r"\S"))  # with every result
     page.get_by_text("B: exact prompt sent").click()
     try:  # a warning toast (a dialogue cut to fit) shows for 10 s; the picture is better without it
         expect(page.get_by_text("Warning (")).to_be_hidden(timeout=20_000)
@@ -155,14 +175,14 @@ def summarize_all(page: Any, example_id: str | None = None, explain_variant: str
         page.get_by_role("option").first.click()
     expect(page.get_by_label("Dialogue", exact=True)).not_to_have_value("", timeout=30_000)
     page.get_by_role("button", name="Summarize", exact=True).click()
-    table = page.get_by_role("grid", name="Summaries")
-    expect(table.get_by_role("columnheader", name="ROUGE-1")).to_be_visible(timeout=300_000)
-    expect(page.get_by_text("Processing")).to_have_count(0, timeout=300_000)  # every variant has answered
+    _wait_for_result(page)
+    expect(page.get_by_role("grid", name="Summaries").get_by_role("columnheader", name="ROUGE-1")).to_be_visible()
     if explain_variant:
         page.get_by_label("Variant to explain").click()
         page.get_by_role("option", name=explain_variant, exact=True).click()
         page.get_by_role("button", name="Explain", exact=True).click()
-        expect(page.locator(".sentence").first).to_be_visible(timeout=120_000)
+        _wait_for_result(page)
+        expect(page.locator(".sentence").first).to_be_visible()
 
 
 def ask_shopbot(page: Any, question: str) -> None:
@@ -185,22 +205,19 @@ def ask_shopbot(page: Any, question: str) -> None:
 # --- the README's pictures -----------------------------------------------------------------------------------
 
 
-def _demo_build(demo: Path) -> Path:
-    if not (demo / "lora").is_dir():
-        print(f"building the embedded demo models in {demo} (a minute or two) ...", file=sys.stderr)
-        subprocess.run([sys.executable, "-m", "llmft.demo", "build", str(demo)], check=True, stdout=subprocess.DEVNULL,
-                       cwd=REPO_ROOT)
-    return demo.absolute()  # as given (a link stays a link): the pages show these paths
+def _demo_settings(demo: Path) -> dict[str, str]:
+    """The settings `scripts/run.sh` gives the FLAN-T5 apps offline (`llmft.demo.build_demo`: reuses a current
+    build, (re)builds a missing or older one in a minute or two)."""
+    from llmft.demo import build_demo
+
+    print(f"the embedded demo models in {demo} ...", file=sys.stderr)
+    return build_demo(demo)
 
 
-def _env(space: str, demo: Path, workdir: Path) -> dict[str, str]:
+def _env(space: str, demo: dict[str, str], workdir: Path) -> dict[str, str]:
     env = dict(guarded_env(), HF_HOME=str(workdir / "hf"))
-    if space == "prompting":
-        env.update(LLMFT_BASE_MODEL=str(demo / "model"), LLMFT_DATASET=str(demo / "data"))
-    elif space == "summarizer":
-        env.update(LLMFT_SUMMARIZER_BASE=str(demo / "model"), LLMFT_FULL_MODEL=str(demo / "full"),
-                   LLMFT_LORA_ADAPTERS=str(demo / "lora"), LLMFT_DATASET=str(demo / "data"),
-                   LLMFT_SUMMARY_TOKENS="48")
+    if space in ("prompting", "summarizer"):
+        env.update(demo, LLMFT_SUMMARY_TOKENS="48")
     else:
         env.update(LLMFT_STORE_PATH=str(workdir / "store"))
     return env
@@ -249,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.url:
         print(f"wrote {photograph(spaces[0], args.url, out(spaces[0]), args)}")
         return 0
-    demo = _demo_build(args.demo) if {"prompting", "summarizer"} & set(spaces) else args.demo
+    demo = _demo_settings(args.demo) if {"prompting", "summarizer"} & set(spaces) else {}
     with tempfile.TemporaryDirectory(prefix="llmft-screenshots-") as tmp, ExitStack() as stack:
         apps: dict[str, RunningApp] = {}
         for space in spaces:  # started side by side, photographed one after the other

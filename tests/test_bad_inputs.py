@@ -4,7 +4,8 @@ use, and the exact message the person sees. One table, so the whole contract is 
 Every row goes through the real app over HTTP with `gradio_client`: the app is started once per module (each app
 once), a row calls one endpoint, and the row's message must be what comes back: the error Gradio shows (`error`),
 or, where the app still answers, the place on the result where the person reads it (`notes`, `notices`, ...).
-After the table, each app must still serve a good request, and the Prompting page shows one refusal in the browser.
+After the table, each app must still serve a good request; in the browser, the Prompting page shows an empty
+dialogue's refusal and the Summarizer page a wrong upload's.
 
 The Shopbot's model server is tests.support.fake_model_server on the app's OPENAI_BASE_URL: each row sets how it
 fails (down, silent, refusing the key). Library-level checks of the same rules live beside their modules' tests.
@@ -330,3 +331,23 @@ def test_the_prompting_page_shows_the_refusal(world) -> None:
         expect(page.get_by_text("The dialogue is empty: paste a conversation or pick one from the dataset.")
                ).to_be_visible(timeout=30_000)
         assert re.fullmatch(r"\s*", page.get_by_label("A: summary").input_value())
+
+
+def test_the_summarizer_page_shows_a_wrong_upload(world, tmp_path) -> None:
+    """A file without a 'dialogue' column, uploaded in the page's Batch file tab: the message names the columns."""
+    require(chromium_available(), "Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import expect
+
+    upload = tmp_path / "columns.csv"
+    upload.write_text("text,reference\nhi,there\n", encoding="utf-8")
+    with watched_page(world["apps"][S].url) as watched:
+        page = watched.page
+        expect(page.get_by_text("5 test dialogues from")).to_be_visible(timeout=30_000)
+        page.get_by_role("tab", name="Batch file").click()
+        with page.expect_file_chooser() as chooser:
+            page.get_by_role("button", name="Click to upload or drop files").click()
+        chooser.value.set_files(str(upload))
+        expect(page.get_by_text("columns.csv").first).to_be_visible(timeout=30_000)  # uploaded
+        page.get_by_role("button", name="Summarize the file").click()
+        expect(page.get_by_text("columns.csv has no 'dialogue' column. Columns found: 'text', 'reference'.")
+               ).to_be_visible(timeout=30_000)

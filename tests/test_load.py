@@ -11,7 +11,7 @@ One Shopbot app whose model is a silent server: each answer waits `LLMFT_CHAT_TI
 retrieval alone, so the answers and their sources are the store's, computed by hand from
 llmft/store/demo/catalogue.csv: the cheapest tent is TN-701 (Fjell Solo Tarp Tent, $159), the cheapest product
 DL-903 (Brightline Clamp Lamp, $25). The Prompting and Summarizer Spaces pass the same setting to Gradio in the
-same line of their app.py; their queue is tested in tests/test_prompting_app.py.
+same line of their app.py (the Prompting Space's queue bound: tests/test_prompting_app.py).
 """
 
 from __future__ import annotations

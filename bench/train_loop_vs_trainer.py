@@ -34,7 +34,6 @@ fused kernel, and prints fused / default.
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -47,7 +46,7 @@ for path in (str(BENCH.parent), str(BENCH)):  # the package, and train_memory's 
     if path not in sys.path:
         sys.path.insert(0, path)
 
-from train_memory import FLAN_T5_BASE, _peak_rss_bytes, _rss_bytes  # noqa: E402
+from train_memory import FLAN_T5_BASE, _peak_rss_bytes, _rss_bytes, run_in_fresh_process  # noqa: E402
 
 LEARNING_RATE = {"full": 1e-5, "lora": 1e-3}  # the course lab's rates (llmft.training.DEFAULT_LEARNING_RATE)
 LOGGING_STEPS = 10
@@ -266,23 +265,8 @@ def measure(options: dict[str, Any]) -> dict[str, Any]:
     return {"step_s": statistics.median(times[: options["steps"]]), "peak_bytes": peak}
 
 
-def _child(options: dict[str, Any], queue: Any) -> None:
-    try:
-        queue.put(measure(options))
-    except BaseException as err:  # report it, so the parent does not wait forever
-        queue.put({"error": f"{type(err).__name__}: {err}"})
-
-
 def run_isolated(options: dict[str, Any]) -> dict[str, Any]:
-    context = multiprocessing.get_context("spawn")  # a clean process: no memory left from another run
-    queue = context.Queue()
-    process = context.Process(target=_child, args=(options, queue))
-    process.start()
-    result = queue.get()
-    process.join()
-    if "error" in result:
-        raise RuntimeError(f"{options['loop']} {options['method']}: {result['error']}")
-    return result
+    return run_in_fresh_process(measure, options, label=f"{options['loop']} {options['method']}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -36,6 +36,7 @@ import statistics
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 # google/flan-t5-base's config.json (public), as a T5Config. tie_word_embeddings False: FLAN-T5 (T5 v1.1)
@@ -211,23 +212,28 @@ def measure(method: str, options: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _child(method: str, options: dict[str, Any], queue: Any) -> None:
+def _child(work: Callable[..., dict[str, Any]], args: tuple[Any, ...], queue: Any) -> None:
     try:
-        queue.put(measure(method, options))
+        queue.put(work(*args))
     except BaseException as err:  # report, so the parent does not wait forever
-        queue.put({"method": method, "error": f"{type(err).__name__}: {err}"})
+        queue.put({"error": f"{type(err).__name__}: {err}"})
 
 
-def run_isolated(method: str, options: dict[str, Any]) -> dict[str, Any]:
-    context = multiprocessing.get_context("spawn")  # a clean process: no memory left from the other method
+def run_in_fresh_process(work: Callable[..., dict[str, Any]], *args: Any, label: str) -> dict[str, Any]:
+    """`work(*args)` in a spawned process (no memory left from another run); its error raised here, named."""
+    context = multiprocessing.get_context("spawn")
     queue = context.Queue()
-    process = context.Process(target=_child, args=(method, options, queue))
+    process = context.Process(target=_child, args=(work, args, queue))
     process.start()
     result = queue.get()
     process.join()
     if "error" in result:
-        raise RuntimeError(f"{method}: {result['error']}")
+        raise RuntimeError(f"{label}: {result['error']}")
     return result
+
+
+def run_isolated(method: str, options: dict[str, Any]) -> dict[str, Any]:
+    return run_in_fresh_process(measure, method, options, label=method)
 
 
 def device_description(device: str) -> str:

@@ -227,24 +227,3 @@ def keep_browser_local(page: Any) -> list[str]:
 
     page.route("**/*", route)
     return blocked
-
-
-@contextmanager
-def local_page(url: str, width: int = 1400, height: int = 1100) -> Iterator[Any]:
-    """A headless Chromium page opened on `url` that may reach only 127.0.0.1; after the body, no request
-    may have been aborted (the page needs nothing from outside: fonts and scripts are served by the app).
-
-    The caller checks `chromium_available()` first (through `require`, so CI fails where it is missing).
-    """
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = launch_chromium(playwright)
-        try:
-            page = browser.new_page(viewport={"width": width, "height": height})
-            blocked = keep_browser_local(page)
-            page.goto(url)
-            yield page
-            assert blocked == [], f"the page tried to leave 127.0.0.1: {blocked[:3]}"
-        finally:
-            browser.close()

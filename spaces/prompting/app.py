@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 # From a checkout, `python spaces/prompting/app.py` uses the repository's package. On the Space, llmft/
-# is copied next to this file (see README.md), and the script's folder is on sys.path already.
+# is copied next to this file (by `python -m llmft.deploy`), and the script's folder is on sys.path already.
 _REPO_ROOT = Path(__file__).resolve().parents[2]
 if (_REPO_ROOT / "llmft" / "__init__.py").is_file() and str(_REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(_REPO_ROOT))

@@ -31,10 +31,9 @@ from tests.support.apps import (
     chromium_available,
     free_port,
     guarded_env,
-    launch_app,
     log_on_failure,
+    running_apps,
     start_app,
-    wait_until_ready,
 )
 from tests.support.fake_model_server import FakeModelServer
 from tests.support.require import require
@@ -248,17 +247,11 @@ def world(tiny_models, model_server, tmp_path_factory):
         B: dict(base, LLMFT_STORE_PATH=str(root / "store"), OPENAI_BASE_URL=model_server.url, OPENAI_API_KEY=SECRET,
                 LLMFT_CHAT_TIMEOUT="2", LLMFT_SHOPBOT_ADMIN_PASSWORD=PASSWORD),
     }
-    launched = {name: launch_app(SPACES / name / "app.py", env, log_path=root / name / "app.log")
-                for name, env in envs.items()}
     paths = {"models": str(models), "base": str(tiny_models.base), "lora": str(tiny_models.lora),
              "other_base": str(tiny_models.other_base), "other_lora": str(tiny_models.other_lora)}
-    try:
-        apps = {name: wait_until_ready(app, timeout=180) for name, app in launched.items()}
+    with running_apps({name: (SPACES / name / "app.py", env) for name, env in envs.items()}, root) as apps:
         yield {"apps": apps, "clients": {name: Client(app.url, verbose=False) for name, app in apps.items()},
                "paths": paths, "uploads": root / "uploads"}
-    finally:
-        for app in launched.values():
-            app.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ import pytest
 
 from llmft.data import DialogueExample, write_jsonl
 from llmft.tiny import build_tiny_t5, synthetic_dialogues
-from tests.support.apps import chromium_available, guarded_env, launch_app, log_on_failure, wait_until_ready
+from tests.support.apps import chromium_available, guarded_env, log_on_failure, running_apps
 from tests.support.llm_server import available
 from tests.support.require import require
 from tests.support.screenshots import (
@@ -68,13 +68,8 @@ def apps(tiny_models, tmp_path_factory):
                            LLMFT_SUMMARY_TOKENS="10", HF_HOME=str(root / "summarizer" / "hf")),
         "shopbot": dict(base, LLMFT_STORE_PATH=str(root / "shopbot" / "store"), LLMFT_CHAT_MAX_TOKENS="48"),
     }
-    launched = {name: launch_app(SPACES / name / "app.py", env, log_path=root / name / "app.log")
-                for name, env in envs.items()}
-    try:
-        yield {name: wait_until_ready(app, timeout=180) for name, app in launched.items()}
-    finally:
-        for app in launched.values():
-            app.stop()
+    with running_apps({name: (SPACES / name / "app.py", env) for name, env in envs.items()}, root) as apps:
+        yield apps
 
 
 @pytest.fixture(scope="module")

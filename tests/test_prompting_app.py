@@ -27,9 +27,8 @@ from llmft.tiny import synthetic_dialogues
 from tests.support.apps import (
     RunningApp,
     guarded_env,
-    launch_app,
     log_on_failure,
-    wait_until_ready,
+    running_apps,
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -94,15 +93,8 @@ def servers(tiny_models, models_dir, tmp_path_factory):
         offline_env.pop(name, None)
     offline_env["LLMFT_MODELS"] = str(tiny_models.base)  # offered, at hand: works without the network
     offline_env["HF_HOME"] = str(root / "empty-hf")
-    launched = {
-        "app": launch_app(APP, env, log_path=root / "app" / "app.log"),
-        "offline_app": launch_app(APP, offline_env, log_path=root / "offline" / "app.log"),
-    }
-    try:
-        yield {name: wait_until_ready(running, timeout=150) for name, running in launched.items()}
-    finally:
-        for running in launched.values():
-            running.stop()
+    with running_apps({"app": (APP, env), "offline_app": (APP, offline_env)}, root, timeout=150) as apps:
+        yield apps
 
 
 @pytest.fixture(scope="module")

@@ -186,6 +186,21 @@ def running_app(app_path: str | Path, env: Mapping[str, str], **kwargs: Any) -> 
         app.stop()
 
 
+@contextmanager
+def running_apps(
+    apps: Mapping[str, tuple[str | Path, Mapping[str, str]]], log_dir: Path, timeout: float = 180.0
+) -> Iterator[dict[str, RunningApp]]:
+    """Start several apps side by side (they load their models at the same time), wait until all serve, and
+    stop every one of them afterwards, also when one fails to start. `apps`: name -> (app path, environment);
+    each logs to `log_dir/<name>/app.log`."""
+    launched = {name: launch_app(path, env, log_path=log_dir / name / "app.log") for name, (path, env) in apps.items()}
+    try:
+        yield {name: wait_until_ready(app, timeout) for name, app in launched.items()}
+    finally:
+        for app in launched.values():
+            app.stop()
+
+
 def log_on_failure(request: Any, *apps: RunningApp) -> Iterator[None]:
     """For a function fixture (`yield from log_on_failure(request, app)`): print the apps' logs under a failed test.
 

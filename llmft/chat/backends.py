@@ -3,32 +3,59 @@ local SmolLM2 server; all three through LangChain's `ChatOpenAI`, streaming, at 
 
     backend = resolve_backend(ChatSettings.from_env())   # starts the local server when neither is set
     model = backend.chat_model(max_tokens=256)            # a ChatOpenAI, or None for retrieval only
+    backend.unavailable()                                 # None, or why the model cannot answer now
+    backend.state()                                       # BackendState: answering, restarting, down, ...
+
+The local server is supervised (`llmft.chat.local_server.Supervisor`): restarted after a crash, or marked down.
+A remote server is not probed: each request tries it, and a failure is reported with that answer.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from llmft.apps.errors import redact
-from llmft.chat.local_server import MODEL_NAME, LocalServer
+from llmft.chat.local_server import MODEL_NAME, LocalServer, Supervisor
 from llmft.chat.settings import ChatSettings
 from llmft.errors import LlmftError
 
 logger = logging.getLogger(__name__)
 
+LOCAL_NAME = f"the embedded model {MODEL_NAME}"
+Kind = Literal["openai", "compatible", "local", "none"]
+StateName = Literal["answering", "restarting", "down", "stopped", "unchecked"]
+_STARTED = time.time()
+
+
+@dataclass(frozen=True)
+class BackendState:
+    """What `/backend` and the page report. `unchecked`: a remote server, which each request tries."""
+
+    state: StateName
+    since: float | None = None  # epoch seconds
+    why: str = ""
+    restarts: int = 0
+
+    def describe(self) -> str:
+        if self.state in ("answering", "unchecked") or self.since is None:
+            return self.state
+        return f"{self.state} since {time.strftime('%H:%M:%S', time.localtime(self.since))}: {self.why}"
+
 
 @dataclass
 class Backend:
-    kind: str  # "openai", "compatible", "local" or "none" (retrieval only)
+    kind: Kind  # "none": retrieval only
     model: str
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     server: LocalServer | None = field(default=None, repr=False)
     why_none: str = ""
+    supervisor: Supervisor | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -55,7 +82,31 @@ class Backend:
                           temperature=temperature, max_tokens=max_tokens, timeout=self.timeout, max_retries=0,
                           streaming=True, extra_body=self.extra_body)
 
+    def state(self) -> BackendState:
+        if self.kind == "none":
+            return BackendState("down", _STARTED, self.why_none)
+        if self.kind != "local":
+            return BackendState("unchecked")
+        if self.supervisor is None:  # a server someone else runs (tests): assumed to answer
+            return BackendState("answering")
+        now = self.supervisor.state()
+        return BackendState(now.state, now.since, now.why, now.restarts)
+
+    def unavailable(self) -> str | None:
+        """None when the model can be asked now; else why not, as a sentence part naming the model."""
+        now = self.state()
+        if now.state in ("answering", "unchecked"):
+            return None
+        if self.kind == "none":
+            return f"no model is configured ({self.why_none})"
+        clock = time.strftime("%H:%M:%S", time.localtime(now.since)) if now.since else "now"
+        if now.state == "restarting":
+            return f"{LOCAL_NAME} is restarting: at {clock} {now.why}"
+        return f"{LOCAL_NAME} is {now.state} since {clock}: {now.why}"
+
     def stop(self) -> None:
+        if self.supervisor is not None:
+            self.supervisor.stop()  # first: nothing restarts the server once it is stopped
         if self.server is not None:
             self.server.stop()
 
@@ -74,5 +125,7 @@ def resolve_backend(settings: ChatSettings, start_local: bool = True) -> Backend
     except LlmftError as err:
         logger.warning("local model unavailable: %s", redact(str(err)))
         return Backend("none", "", why_none=redact(str(err)))
-    atexit.register(server.stop)  # the server stops when the app stops
-    return Backend("local", MODEL_NAME, server.base_url, server.api_key, settings.timeout, server)
+    backend = Backend("local", MODEL_NAME, server.base_url, server.api_key, settings.timeout, server,
+                      supervisor=Supervisor(server).start())
+    atexit.register(backend.stop)  # the supervisor and the server stop when the app stops
+    return backend

@@ -6,6 +6,11 @@ are left alone (nothing is embedded again), a changed source gets its new record
 deleted, and with `sync=True` a source that is no longer in the input is deleted. New records are written before
 stale ones are deleted, and a file that cannot be read is skipped (its stored chunks kept), so a failure never
 leaves the store with less than it had.
+
+An ingestion killed half-way (`kill -9`, a lost server) loses nothing and duplicates nothing: ids are content
+hashes, so running it again writes only what is missing and ends with the records of one uninterrupted run.
+The collection's version stamp says "ingesting" from the first write to the last, so the next run finishes the
+stamp even when nothing is left to write, and searching processes reload (tests/test_store_resilience.py).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +35,7 @@ from llmft.store.embeddings import Embedder
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
+INGESTING = "ingesting-"  # the version stamp's prefix while records change
 
 
 @dataclass
@@ -135,6 +142,7 @@ def ingest(collection: ChromaCollection, embedder: Embedder, catalogues: Sequenc
     doc_records, protected = _document_records(document_files(documents, summary), chunk_chars, progress, summary)
     wanted.update(doc_records)
 
+    interrupted = collection.version().startswith(INGESTING)  # an earlier run died between its writes
     stored: dict[str, set[str]] = {}
     for record_id, key in collection.index().items():
         stored.setdefault(key, set()).add(record_id)
@@ -153,6 +161,8 @@ def ingest(collection: ChromaCollection, embedder: Embedder, catalogues: Sequenc
             summary.deleted.append(_display(key))
             to_delete += sorted(stored[key])
 
+    if to_add or to_delete:
+        collection.set_version(INGESTING + uuid.uuid4().hex)
     if to_add:
         to_add.sort(key=lambda r: len(r.text))  # batches of similar length pad less
         embed_started = time.perf_counter()
@@ -164,8 +174,8 @@ def ingest(collection: ChromaCollection, embedder: Embedder, catalogues: Sequenc
         bar.close()
         summary.embed_seconds = time.perf_counter() - embed_started
     collection.delete(to_delete)  # only after the new records are in
-    if to_add or to_delete:
-        collection.bump_version()
+    if to_add or to_delete or interrupted:
+        collection.set_version(uuid.uuid4().hex)
     summary.records_added, summary.records_deleted = len(to_add), len(to_delete)
     summary.total_records = collection.count()
     summary.seconds = time.perf_counter() - started

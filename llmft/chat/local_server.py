@@ -98,7 +98,9 @@ class LocalServer:
                 return self
             model = gguf_path()
             out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
-            env = dict(os.environ, LLMFT_LOCAL_LLM_KEY=self.api_key)  # the key by environment, not argv
+            # The key by environment, not argv; the parent's pid, so that a server started while the app was
+            # dying (a restart) knows its parent is already gone.
+            env = dict(os.environ, LLMFT_LOCAL_LLM_KEY=self.api_key, LLMFT_LOCAL_LLM_PARENT=str(os.getpid()))
             try:
                 self.process = process = subprocess.Popen(
                     [sys.executable, "-m", "llmft.chat.local_server", "--port", str(self.port), "--model",
@@ -311,7 +313,7 @@ def main(argv: list[str] | None = None) -> None:
     params.api_keys = [os.environ.get("LLMFT_LOCAL_LLM_KEY") or secrets.token_urlsafe(16)]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    parent = os.getppid()
+    parent = int(os.environ.get("LLMFT_LOCAL_LLM_PARENT") or os.getppid())
     server = xllamacpp.Server(params)  # serves on its own threads until this process ends
     logger.info("serving on %s", server.listening_address)
     # The server runs in the app's process group, so it gets the app's SIGTERM; and should the app be killed

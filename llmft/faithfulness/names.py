@@ -36,9 +36,9 @@ def supported(name: str, dialogue_lower: str, dialogue_words: set[str]) -> bool:
     return bool(re.search(rf"\b{phrase}\b", dialogue_lower)) or all(w in dialogue_words for w in core)
 
 
-def _spans(doc: Any) -> list[tuple[int, int, str]]:
+def _spans(doc: Any, summary: str) -> list[tuple[int, int, str]]:
     """(start, end, label) of every name candidate: NER entities, then proper nouns outside any entity."""
-    tags = [(m.start(), m.end()) for m in SPEAKER_TAG.finditer(doc.text)]
+    tags = [(m.start(), m.end()) for m in SPEAKER_TAG.finditer(summary)]
 
     def in_tag(start: int, end: int) -> bool:
         return any(s < end and start < e for s, e in tags)
@@ -61,16 +61,16 @@ LABEL_WORDS = {"PERSON": "person", "GPE": "place", "LOC": "place", "FAC": "place
                "PROPN": "proper noun"}
 
 
-def name_facts(doc: Any, dialogue: str) -> list[dict[str, Any]]:
-    """Speaker tags and names in the parsed summary `doc` that `dialogue` does not contain."""
+def name_facts(doc: Any, summary: str, dialogue: str) -> list[dict[str, Any]]:
+    """Speaker tags and names in `summary` (parsed as `doc`, tags standing in as names) that `dialogue` lacks."""
     facts = []
-    for match in SPEAKER_TAG.finditer(doc.text):
+    for match in SPEAKER_TAG.finditer(summary):
         if match.group() not in dialogue:
             facts.append({"start": match.start(), "end": match.end(), "text": match.group(),
                           "why": f"{match.group()} is not one of the dialogue's speakers"})
     lower, vocabulary = dialogue.lower(), words(dialogue)
-    for start, end, label in _spans(doc):
-        text = re.sub(r"(?:'s|’s|')$", "", doc.text[start:end]).strip()
+    for start, end, label in _spans(doc, summary):
+        text = re.sub(r"(?:'s|’s|')$", "", summary[start:end]).strip()
         if text and not supported(text, lower, vocabulary):
             facts.append({"start": start, "end": start + len(text), "text": text,
                           "why": f"the dialogue never names '{text}' ({LABEL_WORDS[label]})"})

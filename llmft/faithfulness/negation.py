@@ -113,12 +113,12 @@ def forms(lemma: str, irregular: tuple[str, ...] = ()) -> frozenset[str]:
     return frozenset(regular | set(irregular))
 
 
-def _summary_tag(doc: Any, token: Any) -> str | None:
+def _summary_tag(summary: str, token: Any) -> str | None:
     """The speaker tag (#Person1#) the predicate is said of, when its subject is one."""
     subj = subject(token)
     if subj is None:
         return None
-    for match in TAG.finditer(doc.text):
+    for match in TAG.finditer(summary):
         if match.start() <= subj.idx < match.end():
             return match.group()
     return None
@@ -146,13 +146,15 @@ def _lines(dialogue: str) -> list[tuple[str | None, str]]:
     return found
 
 
-def negation_facts(doc: Any, dialogue: str, nlp: Any, irregular: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
-    """Predicates of the parsed summary `doc` whose polarity the dialogue contradicts."""
+def negation_facts(
+    doc: Any, summary: str, dialogue: str, nlp: Any, irregular: dict[str, tuple[str, ...]]
+) -> list[dict[str, Any]]:
+    """Predicates of `summary` (parsed as `doc`) whose polarity the dialogue contradicts."""
     claims = []
     for token in doc:
         key = predicate_key(token)
         if key is not None:
-            claims.append((token, key, polarity(token), arguments(token), _summary_tag(doc, token)))
+            claims.append((token, key, polarity(token), arguments(token), _summary_tag(summary, token)))
     if not claims:
         return []
     wanted = set()
@@ -179,7 +181,7 @@ def negation_facts(doc: Any, dialogue: str, nlp: Any, irregular: dict[str, tuple
         ]
         if negated and not polarities and occurrences.get(key) and key.split()[0] not in denied and not args & denied:
             start, end = _span(token, negated)
-            facts.append({"start": start, "end": end, "text": doc.text[start:end],
+            facts.append({"start": start, "end": end, "text": summary[start:end],
                           "why": f"the summary negates '{key}'; the dialogue says it and negates nothing like it"})
             continue
         if not polarities or (negated and any(polarities)) or (not negated and not all(polarities)):
@@ -187,7 +189,7 @@ def negation_facts(doc: Any, dialogue: str, nlp: Any, irregular: dict[str, tuple
         start, end = _span(token, negated)
         said = "negates" if negated else "affirms"
         other = "affirms" if negated else "negates"
-        facts.append({"start": start, "end": end, "text": doc.text[start:end],
+        facts.append({"start": start, "end": end, "text": summary[start:end],
                       "why": f"the summary {said} '{key}'; the dialogue only {other} it ({len(polarities)}x)"})
     return facts
 

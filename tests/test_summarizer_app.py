@@ -18,6 +18,7 @@ import pytest
 from gradio_client import Client, handle_file
 
 from llmft.data import DialogueExample, write_jsonl
+from llmft.faithfulness import unsupported_facts
 from llmft.hub import push_folder
 from llmft.metrics import score_one
 from llmft.models import GenerationSettings, generate, load_model
@@ -140,6 +141,9 @@ def test_each_variant_gives_what_its_model_gives_on_its_own_and_rouge_per_varian
         assert row["summary"] == expected[name][example.dialogue] and row["seconds"] > 0 and row["error"] is None
         scores = score_one(row["summary"], example.summaries)
         assert row["rouge"] == pytest.approx({k: 100 * v for k, v in scores.items()})  # percent, one scale
+        facts = unsupported_facts(row["summary"], example.dialogue)  # the check, as a user would call it
+        assert row["faithfulness"]["unsupported_facts"] == [f.to_dict() for f in facts]
+        assert row["faithfulness"]["unsupported_count"] == len(facts)
     assert result["rouge_scale"] == "ROUGE F-measure, %"
     assert [r[0] for r in summaries["data"]] == NAMES and summaries["headers"][4] == "ROUGE-1"
     assert [r[0] for r in comparison["data"]] == [*NAMES, "full - base", "lora-1 - base", "lora-2 - base"]
@@ -218,5 +222,11 @@ def test_evaluate_runs_test_dialogues_through_every_variant(client, world):
     summary, comparison, chart, csv_path = client.predict(n_dialogues=2, api_name="/evaluate")
     assert summary["dialogues"] == 2 and summary["variants"] == NAMES and set(summary["mean_rouge"]) == set(NAMES)
     assert [r[0] for r in comparison["data"]][-3:] == ["full - base", "lora-1 - base", "lora-2 - base"]
+    assert "[95% interval]" in comparison["headers"][5] and "unsupported" in comparison["headers"][6]
+    lora = summary["differences_from_base"]["lora-1"]["rougeL"]
+    assert lora["dialogues"] == 2 and lora["resamples"] >= 1000 and "fewer than 10" in lora["note"]
+    assert lora["low"] <= lora["difference"] <= lora["high"]
+    assert set(summary["share_with_unsupported_fact"]) == set(NAMES)
     with open(csv_path, encoding="utf-8", newline="") as handle:
-        assert [row["id"] for row in csv.DictReader(handle)] == ["test_0", "test_1"]
+        written = list(csv.DictReader(handle))
+    assert [row["id"] for row in written] == ["test_0", "test_1"] and "base: unsupported facts" in written[0]

@@ -17,8 +17,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from llmft.bootstrap import FEW_DIALOGUES, TOO_FEW_NOTE
 from llmft.data import DialogueExample
 from llmft.errors import ConfigError, LlmftError, ModelLoadError, PromptError
+from llmft.faithfulness import check as check_facts
 from llmft.metrics import score_one
 from llmft.models import MODEL_CACHE, GenerationSettings, generate
 from llmft.prompts import MAX_SOURCE_TOKENS, FittedPrompt, check_dialogue, fit_prompt, parse_references
@@ -190,7 +192,8 @@ class Summarizer:
             if fitted.dialogue_tokens_cut:
                 warnings.append(f"{spec.name}: {fitted.report}")
             rouge = percent(score_one(summary, refs)) if refs else None
-            results.append(VariantSummary(spec.name, spec.kind, spec.source, summary, round(seconds, 3), rouge))
+            results.append(VariantSummary(spec.name, spec.kind, spec.source, summary, round(seconds, 3), rouge,
+                                          faithfulness=check_facts(summary, dialogue)))
         if all(r.error for r in results):
             raise ModelLoadError("No chosen variant could be loaded.\n" + "\n".join(
                 f"{r.variant}: {r.error}" for r in results))
@@ -229,8 +232,12 @@ class Summarizer:
             if cut:
                 notes.append(f"{name}: {cut} dialogue(s) were cut to fit {MAX_SOURCE_TOKENS} tokens.")
             scored = []
+            progress(offset + len(examples), total, f"{name}: checking facts")
             for row, example, summary in zip(rows, examples, summaries, strict=True):
                 row[f"{name}: summary"] = summary
+                facts = check_facts(summary, example.dialogue)["unsupported_facts"]
+                row[f"{name}: unsupported"] = len(facts)
+                row[f"{name}: unsupported facts"] = "; ".join(f"{f['kind']}: {f['text']}" for f in facts)
                 if example.summaries:
                     scores = percent(score_one(summary, example.summaries))
                     row.update({f"{name}: {k}": v for k, v in scores.items()})
@@ -240,6 +247,8 @@ class Summarizer:
         progress(total, total, "done")
         if not any(e.summaries for e in examples):
             notes.append("No row has a reference summary, so there is no ROUGE.")
+        elif len(variants) > 1 and sum(1 for e in examples if e.summaries) < FEW_DIALOGUES:
+            notes.append(f"Differences from the base: {TOO_FEW_NOTE}.")
         return BatchResult(title, [v.spec.name for v in variants], rows, means, seconds, unavailable, notes)
 
     def summarize_file(

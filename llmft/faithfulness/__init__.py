@@ -129,12 +129,18 @@ def unsupported_facts(summary: str, dialogue: str) -> list[Fact]:
 
 
 def check(summary: str, dialogue: str) -> dict[str, Any]:
-    """The JSON the apps add per summary: the facts, their count per kind, and how the check works."""
+    """The JSON the apps add per summary: the facts, their count per kind, and the consistency model's score
+    (None, with a note saying why, when `LLMFT_CONSISTENCY_MODEL` is not set or its model failed to load)."""
+    from llmft.faithfulness import consistency
+
     facts = unsupported_facts(summary, dialogue)
+    model, note = consistency.status()
     return {
         "unsupported_facts": [f.to_dict() for f in facts],
         "unsupported_count": len(facts),
         "unsupported_by_kind": {kind: sum(1 for f in facts if f.kind == kind) for kind in KINDS},
+        "consistency_score": model.score(summary, dialogue) if model is not None and summary.strip() else None,
+        "consistency_note": note,
     }
 
 

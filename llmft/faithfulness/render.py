@@ -30,15 +30,19 @@ def marked(summary: str, facts: Sequence[Mapping[str, Any]]) -> str:
 
 def summaries_html(rows: Sequence[tuple[str, str, Mapping[str, Any] | None]], method: str) -> str:
     """One line per (label, summary, faithfulness check): the marked summary and its count; the method below."""
-    lines = []
+    lines, notes = [], []
     for label, summary, checked in rows:
         if checked is None:
             continue
         count = checked["unsupported_count"]
         flag = f"⚠️ {count} unsupported" if count else "✅ none flagged"
+        if checked.get("consistency_score") is not None:
+            flag += f"; consistency {checked['consistency_score']:.2f}"
+        notes.append(checked.get("consistency_note") or "")
         lines.append(f'<p class="facts"><b>{html.escape(label)}</b> ({flag}): '
                      f'{marked(summary, checked["unsupported_facts"])}</p>')
     if not lines:
         return ""
     return ('<div class="faithfulness">' + "".join(lines) +
-            f'<p style="font-size:0.85em">{LEGEND} · {html.escape(method)}</p></div>')
+            f'<p style="font-size:0.85em">{LEGEND} · {html.escape(method)} '
+            f'{html.escape(" ".join(dict.fromkeys(n for n in notes if n)))}</p></div>')

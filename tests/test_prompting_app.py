@@ -21,6 +21,7 @@ from gradio_client.utils import QueueError, Status
 
 from llmft.apps.demo_note import DEMO_MARKER
 from llmft.data import DialogueExample
+from llmft.faithfulness import unsupported_facts
 from llmft.metrics import mean_scores, score_one
 from llmft.prompts import INSTRUCTION, pick_shots
 from llmft.tiny import synthetic_dialogues
@@ -160,6 +161,9 @@ def test_compare_shots_match_what_was_asked_and_rouge_uses_the_reference(client)
         # ROUGE is against the references given (best of the two), not the dataset's; F-measure in percent.
         expected_rouge = {k: 100 * v for k, v in score_one(column["summary"], references).items()}
         assert column["rouge"] == pytest.approx(expected_rouge)
+        facts = unsupported_facts(column["summary"], weather.dialogue)  # every column says what it flagged
+        assert column["faithfulness"]["unsupported_facts"] == [f.to_dict() for f in facts]
+        assert f"Unsupported facts: **{len(facts)}**" in outputs[4 + 3 * columns.index(column)]
     assert result["references"] == references and result["rouge_scale"] == "ROUGE F-measure, %"
     assert result["model_note"] is None and outputs[12].startswith("✅ Every column used the shots it asked for")
     assert [c["label"] for c in columns] == ["A · 0-shot", "B · 1-shot first-k", "C · 3-shot random (seed 5)"]
@@ -233,8 +237,12 @@ def test_evaluate_scores_every_strategy_and_writes_every_prompt(client):
         n_dialogues=3, a_shots=0, b_shots=1, b_strategy="first", c_shots=2, c_strategy="random", c_seed=1,
         api_name="/evaluate", **FAST,
     )
-    assert summary["rouge_scale"] == "ROUGE F-measure, %" and notes.startswith("✅")
+    assert summary["rouge_scale"] == "ROUGE F-measure, %" and "fewer than 10 dialogues" in notes  # 3 dialogues
     assert table["headers"][2:5] == ["shots asked", "shots used (mean)", "dialogues that lost shots"]
+    pairs = [(d["column"][0], d["minus"][0]) for d in summary["differences"]]
+    assert pairs == [("B", "A"), ("C", "A"), ("C", "B")]  # column against column, every pair
+    assert all(d["rougeL"]["dialogues"] == 3 and d["rougeL"]["resamples"] >= 1000 for d in summary["differences"])
+    assert table["data"][0][-1] == "" and table["data"][1][-1].startswith("B − A: ")
     assert [row[2:5] for row in table["data"]] == [[0, 0, 0], [1, 1, 0], [2, 2, 0]]
     labels = ["A · 0-shot", "B · 1-shot first-k", "C · 2-shot random (seed 1)"]
     assert [s["label"] for s in summary["strategies"]] == labels and [r[0] for r in table["data"]] == labels
@@ -243,11 +251,14 @@ def test_evaluate_scores_every_strategy_and_writes_every_prompt(client):
         rows = list(csv.DictReader(handle))
     assert len(rows) == 3 * 3
     references = {row.id: row.summaries for row in ROWS}
+    dialogues = {row.id: row.dialogue for row in ROWS}
     for row in rows:
         shots = row["shot_ids"].split()
         assert len(shots) == int(row["shots_requested"]) == int(row["shots_used"]) == _shot_count(row["prompt"])
         assert row["example_id"] not in shots
         assert row["references"].split("\n") == references[row["example_id"]]
+        facts = unsupported_facts(row["prediction"], dialogues[row["example_id"]])
+        assert int(row["unsupported"]) == len(facts)
         expected = score_one(row["prediction"], references[row["example_id"]])  # in [0, 1]; the CSV has percent
         for name in expected:
             assert float(row[f"{name}_pct"]) == pytest.approx(100 * expected[name], abs=1e-4)

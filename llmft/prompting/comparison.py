@@ -17,6 +17,9 @@ from typing import Any
 
 from llmft.charts import grouped_bar_chart
 from llmft.data import DialogueExample
+from llmft.faithfulness import METHOD
+from llmft.faithfulness import check as check_facts
+from llmft.faithfulness.render import marked
 from llmft.metrics import ROUGE_TYPES, score_one
 from llmft.models import GenerationSettings, LoadedModel, generate
 from llmft.prompting.controls import ColumnConfig
@@ -70,6 +73,7 @@ class ColumnResult:
     summary: str
     seconds: float
     rouge: dict[str, float] | None  # F-measures in percent (ROUGE_SCALE); None without a reference
+    faithfulness: dict[str, Any] | None = None  # llmft.faithfulness.check: unsupported facts, count per kind
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +95,13 @@ class ColumnResult:
         else:
             scores = " · ".join(f"{ROUGE_LABELS[k]} **{v:.1f}**" for k, v in self.rouge.items())
             lines.append(f"- {scores} ({ROUGE_SCALE})")
+        if self.faithfulness is not None:
+            count = self.faithfulness["unsupported_count"]
+            lines.append(f"- Unsupported facts: **{count}**" + (
+                f": {marked(self.summary, self.faithfulness['unsupported_facts'])}" if count else " (none flagged)"))
+            score = self.faithfulness.get("consistency_score")
+            lines.append(f"- Consistency: **{score:.2f}**" if score is not None
+                         else f"- {self.faithfulness.get('consistency_note') or ''}")
         return "\n".join(lines)
 
 
@@ -129,6 +140,7 @@ def run_column(
         summary=summary,
         seconds=round(seconds, 3),
         rouge=to_percent(score_one(summary, list(references))) if references else None,
+        faithfulness=check_facts(summary, dialogue),
     )
 
 
@@ -158,6 +170,7 @@ class Comparison:
             "references": self.references,
             "shot_pool": self.shot_pool,
             "rouge_scale": ROUGE_SCALE,
+            "faithfulness_method": METHOD,
             "warnings": self.warnings,
             "columns": [c.to_dict() for c in self.columns],
         }
@@ -183,12 +196,14 @@ class Comparison:
         fine = "Every column used the shots it asked for; nothing was cut."
         return notes_markdown(self.model_note, self.warnings, fine)
 
-    TABLE_HEADERS = ["column", "shots asked", "shots used", "prompt tokens", "seconds", *ROUGE_HEADERS]
+    TABLE_HEADERS = ["column", "shots asked", "shots used", "prompt tokens", "seconds", *ROUGE_HEADERS,
+                     "unsupported facts"]
 
     def table(self) -> list[list[Any]]:
         """Rows under `TABLE_HEADERS`; ROUGE in percent (empty without a reference)."""
         return [
-            [c.label, c.shots_requested, c.shots_used, c.prompt_tokens, c.seconds, *rouge_cells(c.rouge)]
+            [c.label, c.shots_requested, c.shots_used, c.prompt_tokens, c.seconds, *rouge_cells(c.rouge),
+             c.faithfulness["unsupported_count"] if c.faithfulness else None]
             for c in self.columns
         ]
 

@@ -15,9 +15,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from llmft.bootstrap import FEW_DIALOGUES, TOO_FEW_NOTE, DifferenceInterval, rouge_intervals
 from llmft.charts import grouped_bar_chart
 from llmft.data import DialogueExample
 from llmft.errors import DataError
+from llmft.faithfulness import METHOD
+from llmft.faithfulness import check as check_facts
 from llmft.metrics import ROUGE_TYPES, mean_scores, score_one
 from llmft.models import GenerationSettings, LoadedModel, generate
 from llmft.prompting.comparison import (
@@ -57,7 +60,10 @@ CSV_FIELDS = [
     "prediction",
     "references",
     *(f"{name}_pct" for name in ROUGE_TYPES),  # F-measure in percent, as everywhere in this Space
+    "unsupported",  # how many facts of the prediction the dialogue does not support (llmft.faithfulness)
+    "unsupported_facts",  # "kind: text" of each, separated by "; "
 ]
+INTERVAL_TYPE = "rougeL"
 
 
 @dataclass
@@ -74,6 +80,7 @@ class StrategySummary:
     dialogues_cut: int
     seconds: float
     rouge: dict[str, float]  # mean F-measures in percent (ROUGE_SCALE)
+    share_unsupported: float = 0.0  # share of the column's summaries with at least one unsupported fact (0 to 1)
 
 
 @dataclass
@@ -99,7 +106,22 @@ class Evaluation:
         "dialogues cut",
         "seconds",
         *ROUGE_HEADERS,
+        "summaries with an unsupported fact (%)",
+        "ROUGE-L against the column before [95% interval]",
     ]
+
+    @property
+    def differences(self) -> list[tuple[str, str, dict[str, DifferenceInterval]]]:
+        """(column, other, intervals per ROUGE type) for every pair, later column minus earlier, over the dialogues."""
+        by_column: dict[str, list[dict[str, float]]] = {}
+        for row in self.rows:
+            by_column.setdefault(row["column"], []).append({k: row[f"{k}_pct"] for k in ROUGE_TYPES})
+        names = list(by_column)
+        return [
+            (names[j], names[i], rouge_intervals(by_column[names[j]], by_column[names[i]], ROUGE_TYPES))
+            for i in range(len(names)) for j in range(i + 1, len(names))
+            if len(by_column[names[i]]) == len(by_column[names[j]]) and by_column[names[i]]
+        ]
 
     def table(self) -> list[list[Any]]:
         """Rows under `SUMMARY_HEADERS`; mean ROUGE in percent."""
@@ -114,9 +136,20 @@ class Evaluation:
                 s.dialogues_cut,
                 round(s.seconds, 2),
                 *rouge_cells(s.rouge),
+                round(100 * s.share_unsupported, 1),
+                self._against_previous(index),
             ]
-            for s in self.summaries
+            for index, s in enumerate(self.summaries)
         ]
+
+    def _against_previous(self, index: int) -> str:
+        if index == 0:
+            return ""
+        names = list(dict.fromkeys(row["column"] for row in self.rows))
+        for column, other, intervals in self.differences:
+            if column == names[index] and other == names[index - 1]:
+                return f"{column.split(' ')[0]} − {other.split(' ')[0]}: {intervals[INTERVAL_TYPE].label()}"
+        return ""
 
     @property
     def warnings(self) -> list[str]:
@@ -134,6 +167,8 @@ class Evaluation:
                     f"{s.label}: {s.dialogues_cut} of {s.dialogues} dialogue(s) are longer than the model reads "
                     f"and were cut to fit {self.max_tokens} tokens."
                 )
+        if len(self.summaries) > 1 and self.summaries[0].dialogues < FEW_DIALOGUES:
+            notes.append(f"Differences between columns: {TOO_FEW_NOTE}.")
         return notes
 
     def notes_markdown(self) -> str:
@@ -148,14 +183,26 @@ class Evaluation:
             "settings": self.settings,
             "shot_pool": self.shot_pool,
             "rouge_scale": ROUGE_SCALE,
+            "faithfulness_method": METHOD,
             "warnings": self.warnings,
             "strategies": [asdict(s) for s in self.summaries],
+            "differences": [
+                {"column": column, "minus": other, **{k: i.to_dict() for k, i in intervals.items()}}
+                for column, other, intervals in self.differences
+            ],
         }
 
     def chart(self) -> Any:
         groups = {s.label: {ROUGE_LABELS[k]: v for k, v in s.rouge.items()} for s in self.summaries}
         dialogues = self.summaries[0].dialogues if self.summaries else 0
-        return grouped_bar_chart(groups, title=f"Mean ROUGE over {dialogues} dialogue(s)", ylabel=ROUGE_SCALE)
+        differences = {
+            f"{column.split(' ')[0]} − {other.split(' ')[0]}": {
+                ROUGE_LABELS[k]: (i.difference, i.low, i.high) for k, i in intervals.items()
+            }
+            for column, other, intervals in self.differences
+        }
+        return grouped_bar_chart(groups, title=f"Mean ROUGE over {dialogues} dialogue(s)", ylabel=ROUGE_SCALE,
+                                 differences=differences or None)
 
     def write_csv(self, path: str | Path) -> Path:
         """Every prompt and prediction, one row per column and dialogue (UTF-8, header row)."""
@@ -212,7 +259,10 @@ def evaluate_columns(
         )
         seconds = time.perf_counter() - start
         scores = [to_percent(score_one(p, e.summaries)) or {} for p, e in zip(predictions, examples, strict=True)]
-        for example, prompt, prediction, score in zip(examples, fitted, predictions, scores, strict=True):
+        progress(done_before + len(examples), total, f"{config.label}: checking facts")
+        facts = [check_facts(p, e.dialogue)["unsupported_facts"] for p, e in zip(predictions, examples, strict=True)]
+        for example, prompt, prediction, score, found in zip(examples, fitted, predictions, scores, facts,
+                                                            strict=True):
             rows.append(
                 {
                     "column": config.label,
@@ -230,6 +280,8 @@ def evaluate_columns(
                     "prediction": prediction,
                     "references": "\n".join(example.summaries),
                     **{f"{k}_pct": round(v, 4) for k, v in score.items()},
+                    "unsupported": len(found),
+                    "unsupported_facts": "; ".join(f"{f['kind']}: {f['text']}" for f in found),
                 }
             )
         used = [len(f.shot_ids) for f in fitted]
@@ -246,6 +298,7 @@ def evaluate_columns(
                 dialogues_cut=sum(1 for f in fitted if f.dialogue_tokens_cut),
                 seconds=seconds,
                 rouge=mean_scores(scores),
+                share_unsupported=sum(1 for found in facts if found) / max(len(facts), 1),
             )
         )
     progress(total, total, "done")

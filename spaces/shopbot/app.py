@@ -70,8 +70,11 @@ def sources(question: str) -> list[dict[str, Any]]:
 
 
 def backend() -> str:
-    """Which model answers (never the key)."""
-    return BACKEND.label
+    """Which model answers (never the key), and when it cannot answer now, why: restarting or down since when."""
+    state = BACKEND.state()
+    if state.state in ("answering", "unchecked") or BACKEND.kind == "none":  # "none": the label says why
+        return BACKEND.label
+    return f"{BACKEND.label} · {state.describe()}"
 
 
 def index_statistics() -> dict[str, Any]:
@@ -111,7 +114,10 @@ answer built from the sources. The sources are listed under each answer."""
 
 with gr.Blocks(title="Shopbot: grounded shopping chat") as demo:
     gr.Markdown(INTRO)
-    backend_box = gr.Markdown(f"**Model answering:** {BACKEND.label}", elem_id="shop-backend")
+    backend_box = gr.Markdown(f"**Model answering:** {backend()}", elem_id="shop-backend")
+    # Kept current (a crash, a restart) without the queue, so a full queue never blocks or refuses the update.
+    gr.Timer(5).tick(lambda: f"**Model answering:** {backend()}", None, backend_box, queue=False,
+                     show_progress="hidden", api_visibility="private")
     with gr.Tabs():
         with gr.Tab("Chat"):
             sources_box = gr.HTML("<p>Sources appear here after each answer.</p>", elem_id="shop-sources",

@@ -7,6 +7,9 @@ has three), against the best of them (multi-reference).
 Given the processes of a distributed run (an Accelerate `Accelerator` or `PartialState`),
 `generate_predictions` splits the dialogues into one contiguous shard per process, and gathers the
 summaries back in input order; ROUGE is then scored once, on the main process.
+Each summary is also checked for unsupported facts (`llmft.faithfulness`: numbers, names and negations its
+dialogue does not support), and every model's ROUGE difference from the baseline gets the paired bootstrap
+95% interval over the dialogues (`llmft.bootstrap`).
 The writers produce `predictions.csv` (lab-style columns), `results.json`, and `rouge.png`.
 """
 
@@ -22,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from llmft.bootstrap import rouge_intervals
 from llmft.data import DialogueExample
+from llmft.faithfulness import KINDS, METHOD, unsupported_facts
 from llmft.files import write_json_atomic
 from llmft.metrics import ROUGE_TYPES, RougeResult, comparison_rows, format_table, score_rouge
 from llmft.models import GenerationSettings, LoadedModel, generate
@@ -47,9 +52,18 @@ class ModelEvaluation:
     multi: RougeResult | None  # best of all references, when some row has more than one
     seconds: float
     rows_per_process: list[int] | None = None  # rows each process generated, in process order
+    facts: list[list[dict[str, Any]]] | None = None  # per row, the unsupported facts of its summary
+
+    @property
+    def unsupported_share(self) -> float | None:
+        """The share of summaries with at least one unsupported fact."""
+        return sum(1 for row in self.facts if row) / len(self.facts) if self.facts else None
 
     def summary(self) -> dict[str, Any]:
+        by_kind = {k: sum(1 for row in self.facts or [] for f in row if f["kind"] == k) for k in KINDS}
         return {
+            "unsupported_share": self.unsupported_share,
+            "unsupported_by_kind": by_kind if self.facts is not None else None,
             "source": self.source,
             "kind": self.kind,
             "base_model": self.base_model,
@@ -132,6 +146,8 @@ def evaluate_model(
     single = score_rouge(predictions.texts, [example.summaries[0] for example in examples])
     several = any(len(example.summaries) > 1 for example in examples)
     multi = score_rouge(predictions.texts, [example.summaries for example in examples]) if several else None
+    facts = [[f.to_dict() for f in unsupported_facts(text, example.dialogue)]
+             for text, example in zip(predictions.texts, examples, strict=True)]
     return ModelEvaluation(
         name=name or loaded.source,
         source=loaded.source,
@@ -142,6 +158,7 @@ def evaluate_model(
         multi=multi,
         seconds=seconds,
         rows_per_process=predictions.rows_per_process,
+        facts=facts,
     )
 
 
@@ -181,7 +198,8 @@ def write_predictions_csv(
     path = Path(path)
     fields = ["id", "dialogue", "human_baseline_summary", "all_references"]
     for name in evaluations:
-        fields += [f"{name}_summary", *(f"{name}_{rouge}" for rouge in ROUGE_TYPES)]
+        fields += [f"{name}_summary", *(f"{name}_{rouge}" for rouge in ROUGE_TYPES), f"{name}_unsupported",
+                   f"{name}_unsupported_facts"]
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=fields)
         writer.writeheader()
@@ -195,6 +213,9 @@ def write_predictions_csv(
             for name, evaluation in evaluations.items():
                 row[f"{name}_summary"] = evaluation.predictions[index]
                 row.update({f"{name}_{k}": round(v, 6) for k, v in evaluation.single.per_row[index].items()})
+                found = evaluation.facts[index] if evaluation.facts else []
+                row[f"{name}_unsupported"] = len(found)
+                row[f"{name}_unsupported_facts"] = "; ".join(f"{f['kind']}: {f['text']}" for f in found)
             writer.writerow(row)
     return path
 
@@ -214,6 +235,7 @@ def results_payload(
         "generation": settings.to_dict(),
         "baseline": baseline,
         "models": {name: evaluation.summary() for name, evaluation in evaluations.items()},
+        "unsupported_definition": METHOD,
     }
     if baseline in evaluations:
         base = evaluations[baseline].single.mean
@@ -222,17 +244,47 @@ def results_payload(
             for name, evaluation in evaluations.items()
             if name != baseline
         }
+        payload["differences_from_baseline_interval"] = {
+            name: {k: i.to_dict() for k, i in intervals.items()}
+            for name, intervals in difference_intervals(evaluations, baseline).items()
+        }
     return payload
 
 
-def write_chart(path: str | Path, evaluations: Mapping[str, ModelEvaluation], title: str = "") -> Path:
-    """PNG bar chart: ROUGE (%) per metric, one bar per model. Renders off-screen (no display needed)."""
+def difference_intervals(evaluations: Mapping[str, ModelEvaluation], baseline: str) -> dict[str, dict[str, Any]]:
+    """Per model, the paired bootstrap interval of its ROUGE minus the baseline's (first reference, [0, 1])."""
+    base = evaluations[baseline].single.per_row
+    return {
+        name: rouge_intervals(evaluation.single.per_row, base, ROUGE_TYPES)
+        for name, evaluation in evaluations.items()
+        if name != baseline
+    }
+
+
+def intervals_table(evaluations: Mapping[str, ModelEvaluation], baseline: str) -> str:
+    """Each model minus the baseline per ROUGE type, in points, with its 95% interval; and the share flagged."""
+    lines = [f"{name} - {baseline}: " + ", ".join(f"{k} {i.label(scale=100)}" for k, i in intervals.items())
+             for name, intervals in difference_intervals(evaluations, baseline).items()]
+    lines += [f"{name}: {100 * e.unsupported_share:.1f}% of summaries with an unsupported fact"
+              for name, e in evaluations.items() if e.unsupported_share is not None]
+    return "\n".join(lines)
+
+
+def write_chart(
+    path: str | Path, evaluations: Mapping[str, ModelEvaluation], title: str = "", baseline: str | None = None
+) -> Path:
+    """PNG bar chart: ROUGE (%) per metric, one bar per model; with a baseline, a panel of differences with their
+    95% intervals as error bars. Renders off-screen (no display needed)."""
     from llmft.charts import grouped_bar_chart
 
     groups = {
         name: {k: 100 * v for k, v in scores.items()} for name, scores in mean_scores_by_model(evaluations).items()
     }
-    figure = grouped_bar_chart(groups, title=title, ylabel="ROUGE F-measure (%)")
+    differences = {
+        f"{name} - {baseline}": {k: (100 * i.difference, 100 * i.low, 100 * i.high) for k, i in intervals.items()}
+        for name, intervals in (difference_intervals(evaluations, baseline) if baseline in evaluations else {}).items()
+    }
+    figure = grouped_bar_chart(groups, title=title, ylabel="ROUGE F-measure (%)", differences=differences or None)
     figure.savefig(path, dpi=120)  # a bare Figure draws with the Agg canvas for PNG
     return Path(path)
 
@@ -252,7 +304,8 @@ def write_evaluation(
     write_predictions_csv(output_dir / PREDICTIONS_CSV, examples, evaluations)
     payload = results_payload(evaluations, dataset, split, len(examples), settings, baseline)
     write_json_atomic(output_dir / RESULTS_JSON, payload)
-    write_chart(output_dir / CHART_PNG, evaluations, title=f"ROUGE on {Path(dataset).name or dataset} [{split}]")
+    write_chart(output_dir / CHART_PNG, evaluations, title=f"ROUGE on {Path(dataset).name or dataset} [{split}]",
+                baseline=baseline)
     return payload
 
 

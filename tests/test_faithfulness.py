@@ -100,3 +100,15 @@ def test_bootstrap_is_seeded_and_refuses_unpaired_scores():
         paired_bootstrap([0.1], [0.1, 0.2])
     with pytest.raises(ValueError, match="no dialogues"):
         paired_bootstrap([], [])
+
+
+def test_a_trained_models_card_carries_the_share_of_flagged_summaries_with_its_definition():
+    from llmft.hub.cards import card_scores, model_card
+
+    results = {"dataset": "knkarthick/dialogsum", "split": "test", "rows": 8, "generation": {"num_beams": 1},
+               "models": {"lora": {"rouge": {"rouge1": 0.4}, "unsupported_share": 0.125}}}
+    scores = card_scores(results)
+    assert scores.unsupported_share == 0.125
+    card = model_card("me/model", "google/flan-t5-base", "lora", "knkarthick/dialogsum", scores)
+    assert "| summaries with an unsupported fact | 12.50 |" in card
+    assert "states a number (digits, number words, times, dates, money), a name" in card

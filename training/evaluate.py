@@ -6,9 +6,11 @@ r"""Score models on the DialogSum test split with ROUGE and compare them, as the
 
 Each model is `name=source`, the source being anything `llmft.models.load_model` loads: a Hub id, a full
 checkpoint folder, or a LoRA adapter (on the base its adapter_config.json names, or on --base_model).
-Writes `predictions.csv` (one row per dialogue: the human summary and each model's), `results.json`
-(mean ROUGE single- and multi-reference, and differences from the baseline), and `rouge.png`, and
-prints the lab's table. A YAML file of these settings can be given with --config.
+Writes `predictions.csv` (one row per dialogue: the human summary and each model's, with its unsupported
+facts), `results.json` (mean ROUGE single- and multi-reference, differences from the baseline with their
+paired bootstrap 95% intervals, and each model's share of summaries with an unsupported fact), and
+`rouge.png` (with the intervals as error bars), and prints the lab's table and the intervals.
+A YAML file of these settings can be given with --config.
 One process is enough (generation is batched). Under `accelerate launch --num_processes N` (one per GPU;
 `ACCELERATE_USE_CPU=true accelerate launch --multi_gpu --num_processes 2` on a CPU) each process generates
 its shard of the dialogues, and the main process scores them all, in input order, and writes the files:
@@ -25,7 +27,14 @@ from typing import Any
 
 from llmft.data import DEFAULT_DATASET, DialogueExample, load_dialogues
 from llmft.errors import ConfigError, run_cli
-from llmft.evaluation import ModelEvaluation, evaluate_model, progress_bar, results_table, write_evaluation
+from llmft.evaluation import (
+    ModelEvaluation,
+    evaluate_model,
+    intervals_table,
+    progress_bar,
+    results_table,
+    write_evaluation,
+)
 from llmft.models import GenerationSettings, load_model
 from llmft.prompts import MAX_SOURCE_TOKENS
 from llmft.recipes import parse_args
@@ -141,6 +150,12 @@ def report(
     write_evaluation(args.output_dir, examples, evaluations, args.dataset_name, args.split, settings, baseline)
     print(f"\nROUGE on {len(examples)} dialogues of {args.dataset_name} [{args.split}], first reference (%):")
     print(results_table(evaluations, baseline))
+    print(f"\nDifferences from {baseline} (points) with their paired bootstrap 95% intervals over the "
+          f"{len(examples)} dialogues ('≠ 0': the interval excludes 0); unsupported facts (numbers, names, negations "
+          "the dialogue does not support):")
+    print(intervals_table(evaluations, baseline))
+    if len(examples) < 10 and len(evaluations) > 1:
+        print("With fewer than 10 dialogues these intervals are too wide to mean much.")
     if any(e.multi for e in evaluations.values()):
         print("\nBest of all references (multi-reference ROUGE, %):")
         print(results_table(evaluations, baseline, multi=True))

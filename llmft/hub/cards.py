@@ -34,6 +34,7 @@ class CardScores:
     rows: int
     metrics: dict[str, float]  # rouge1 ... rougeLsum (first reference), and *_multi_ref (best of several)
     generation: dict[str, Any] = field(default_factory=dict)
+    unsupported_share: float | None = None  # share of summaries with an unsupported fact (llmft.faithfulness)
 
 
 def card_scores(results: Mapping[str, Any], model_name: str | None = None) -> CardScores:
@@ -49,6 +50,7 @@ def card_scores(results: Mapping[str, Any], model_name: str | None = None) -> Ca
         rows=int(results["rows"]),
         metrics=metrics,
         generation=dict(results.get("generation") or {}),
+        unsupported_share=entry.get("unsupported_share"),
     )
 
 
@@ -131,8 +133,23 @@ def _evaluation_section(scores: CardScores | None, method: str) -> str:
         f"## Evaluation\n\nROUGE F-measure (%) on {scores.rows} dialogues of the `{scores.split}` split of "
         f"{_data_text(scores.dataset)}{decoding}, against the first human summary"
         " (`_multi_ref`: the best of all of a dialogue's summaries, where it has several). "
-        f"{ROUGE_NOTE}\n\n| metric | score |\n|---|---|\n{rows}\n"
+        f"{ROUGE_NOTE}\n\n| metric | score |\n|---|---|\n{rows}\n" + _unsupported_text(scores)
     )
+
+
+UNSUPPORTED_NOTE = (
+    "A summary has an unsupported fact when it states a number (digits, number words, times, dates, money), a name "
+    "(a person, place or organisation found by spaCy's English NER, or a `#PersonN#` tag) or a negation that its "
+    "dialogue does not support (`llmft.faithfulness`: rules, not a model; lower is better, and 0 is no proof of "
+    "faithfulness)."
+)
+
+
+def _unsupported_text(scores: CardScores) -> str:
+    if scores.unsupported_share is None:
+        return ""
+    return (f"| summaries with an unsupported fact | {100 * scores.unsupported_share:.2f} |\n\n"
+            f"{UNSUPPORTED_NOTE}\n")
 
 
 def model_card(

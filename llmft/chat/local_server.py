@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import importlib.util
 import logging
 import os
@@ -255,8 +256,9 @@ class Supervisor:
                 failing_since = failing_since or checked
                 if time.monotonic() - failing_since >= self.settings.hang_s:
                     failing_since = None
-                    process.kill()  # a hung (or stopped) process may ignore SIGTERM
-                    process.wait(timeout=10)
+                    process.kill()  # a hung (or stopped) process may ignore SIGTERM; SIGKILL it cannot
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=10)
                     self._restart(f"it failed every health check for {self.settings.hang_s:.0f} s")
 
     def _restart(self, why: str) -> None:
@@ -277,7 +279,7 @@ class Supervisor:
             self._recent.append(time.monotonic())
             try:
                 self.server.start(timeout=self.settings.start_timeout_s, abort=self._stop)
-            except LlmftError as err:
+            except (LlmftError, OSError) as err:  # OSError: no memory or file handles left to start a process
                 why = f"a restart failed ({err})"
                 continue
             self._set("answering", restarted=True)

@@ -1,34 +1,47 @@
-"""`ShopBot`: a question (and the conversation) -> retrieval -> the model phrases the facts -> the check.
+"""`ShopBot`: a question (and the conversation) -> retrieval -> what is asked -> the answer computed from the
+store's data -> the model phrases it -> the check.
 
-    bot = ShopBot(KnowledgeBase.demo(), backend.chat_model(), backend.label)
-    for reply in bot.stream("what is the cheapest phone?", history):   # partial replies, then the final one
+    bot = ShopBot(KnowledgeBase.demo(), backend.chat_model(), backend)       # or a label instead of the backend
+    for reply in bot.stream("what is the cheapest phone?", history):        # partial replies, then the final one
         print(reply.text)
-    reply.status   # "grounded" (model answer passed the check), "replaced" (it failed: the grounded answer),
-                   # "retrieval-only" (no model answered), or "no-model"
 
-The model only phrases: structured answers (cheapest, price limits, in stock, "do you sell X") are computed by
-the retriever, and every price, product name and policy figure in the model's text must be in its sources,
-or the answer is replaced by the one built from the sources (`llmft.chat.grounding`). Chat never writes to
-the store: the bot holds only the knowledge base's search.
+`Reply.status` is one of:
+- "grounded": the model's phrasing passed the check (`llmft.chat.check`); the page says "checked";
+- "replaced": it did not; the shopper reads the computed answer, and the notices say why the model's was set aside;
+- "retrieval-only": the model did not answer (down, slow, a refused key); the computed answer, with the reason;
+- "no-model": no model is configured; the computed answer.
+Facts come from code: the model never decides a price, a product, a figure or a yes/no. Chat never writes to the
+store: the bot holds only the knowledge base's search.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from llmft.apps.errors import redact
-from llmft.chat.grounding import Sources, check_answer, grounded_answer
-from llmft.chat.prompts import answer_messages, rewrite_messages
+from llmft.chat.answers import Answer, Answers
+from llmft.chat.check import check_phrasing
+from llmft.chat.extract import SentencePicker
+from llmft.chat.failures import model_failure
+from llmft.chat.intent import read_question
+from llmft.chat.prompts import phrase_messages, rewrite_messages
+from llmft.chat.shop import Shop
+from llmft.chat.sources import Source, Sources
 from llmft.errors import LlmftError
+from llmft.store.filters import parse_constraints
 from llmft.store.retrieval import conversation_turns
 from llmft.store.settings import MAX_QUESTION_CHARS
 
+if TYPE_CHECKING:
+    from llmft.chat.backends import Backend
+
 logger = logging.getLogger(__name__)
 
+Status = Literal["streaming", "grounded", "replaced", "retrieval-only", "no-model"]
 MAX_REWRITE_CHARS = 300  # a "rewrite" longer than this is the model chatting, not a question
 
 
@@ -41,15 +54,18 @@ class Reply:
     text: str
     sources: Sources
     backend: str
-    status: str = "streaming"
+    status: Status = "streaming"
     notices: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)  # what the check found in the model's answer
-    model_text: str = ""  # the model's own answer, kept when it was replaced
-    first_token_s: float | None = None
+    problems: list[str] = field(default_factory=list)  # what the check found in the model's phrasing
+    model_text: str = ""  # the model's own phrasing, kept when it was set aside
+    computed: str = ""  # the answer computed from the store's data
+    kind: str = ""  # what was asked: product, attribute, list, superlative, policy, comparison, not_sold
+    first_token_s: float | None = None  # from the message to the first visible word
 
     def to_dict(self) -> dict[str, Any]:
-        return {"answer": self.text, "status": self.status, "backend": self.backend, "notices": self.notices,
-                "problems": self.problems, "query": self.sources.question, "note": self.sources.note,
+        return {"answer": self.text, "status": self.status, "kind": self.kind, "computed": self.computed,
+                "backend": self.backend, "notices": self.notices, "problems": self.problems,
+                "query": self.sources.question, "note": self.sources.note,
                 "sources": [s.to_dict() for s in self.sources.items]}
 
 
@@ -65,31 +81,35 @@ def prepare(message: Any) -> tuple[str, list[str]]:
     return text, []
 
 
-def model_failure(err: BaseException) -> str:
-    """Why the model did not answer, in words a person can act on (never the key)."""
-    name = type(err).__name__
-    if "Authentication" in name or "PermissionDenied" in name:
-        why = "the model server refused the API key (check OPENAI_API_KEY)"
-    elif "Timeout" in name:
-        why = "the model did not answer in time (LLMFT_CHAT_TIMEOUT)"
-    elif "Connection" in name:
-        why = "the model server could not be reached (is it running? check OPENAI_BASE_URL)"
-    else:
-        why = f"the model server failed ({name})"
-    return redact(why)
+def _phrase_tokens(answer: Answer) -> int:
+    """A budget for rephrasing: about the computed answer's length, so a loop stops early."""
+    return min(256, 32 + len(answer.text) // 3)
 
 
 class ShopBot:
-    def __init__(self, knowledge_base: Any, model: Any = None, backend: str = "no model", k: int = 5,
+    def __init__(self, knowledge_base: Any, model: Any = None, backend: str | Backend = "no model", k: int = 5,
                  rewrite_with_model: bool = False):
         self.kb = knowledge_base
         self.model = model
-        self.backend = backend
+        self._backend = backend
         self.k = k
         self.rewrite_with_model = rewrite_with_model
+        self._picker = SentencePicker(knowledge_base.embedder)
+        self._shop: tuple[Any, Shop] | None = None
+        self._lock = threading.Lock()
 
-    def catalogue_titles(self) -> list[str]:
-        return [str(r.metadata.get("title")) for r in self.kb.retriever.products if r.metadata.get("title")]
+    @property
+    def backend(self) -> str:
+        return self._backend if isinstance(self._backend, str) else self._backend.label
+
+    def shop(self) -> Shop:
+        """The store as answers read it, rebuilt after an ingestion."""
+        retriever = self.kb.retriever
+        with self._lock:
+            if self._shop is None or self._shop[0] != (id(retriever), retriever.version, len(retriever.records)):
+                self._shop = ((id(retriever), retriever.version, len(retriever.records)),
+                              Shop.from_records(retriever.records))
+            return self._shop[1]
 
     def rewrite(self, question: str, turns: list[tuple[str, str]]) -> str | None:
         """A standalone question from the model, or None: the store then joins the follow-up to the last turn."""
@@ -103,63 +123,74 @@ class ShopBot:
         text = " ".join(str(text).split()).strip("\"' ")
         return text if 0 < len(text) <= MAX_REWRITE_CHARS else None
 
-    def sources(self, question: str, history: Sequence[Any] = ()) -> Sources:
+    def search(self, question: str, history: Sequence[Any] = ()) -> Any:
         turns = conversation_turns(history)
         rewritten = self.rewrite(question, turns)
-        result = self.kb.search(question, k=self.k, history=[t for t in turns if t[0] == "user"], rewritten=rewritten)
-        return Sources.from_result(result, self.catalogue_titles())
+        return self.kb.search(question, k=self.k, history=[t for t in turns if t[0] == "user"], rewritten=rewritten)
 
-    def fact(self, sources: Sources) -> str:
-        """The structured answer computed from the catalogue, when the question asked for one."""
-        products = sources.products
-        if products and any(w in products[0].reason for w in ("cheapest", "most expensive", "best rated")):
-            top = products[0]
-            return f"the answer is {top.title} (id {top.id}) at ${top.price:.2f} ({top.reason})."
-        if sources.nothing_fits:
-            return "nothing in the store matches: say that the store does not sell it."
-        return ""
+    def sources(self, question: str, history: Sequence[Any] = ()) -> Sources:
+        """What the store retrieves for the question (no answer): the `/sources` endpoint."""
+        result = self.search(question, history)
+        return Sources(result.query, [Source.of_hit(h) for h in result.hits], result.note)
+
+    def compute(self, question: str, history: Sequence[Any] = ()) -> tuple[Answer, Sources]:
+        """The answer computed from the store's data, with the sources it cites."""
+        result = self.search(question, history)
+        shop = self.shop()
+        own = parse_constraints(question, self.kb.retriever.vocabulary)
+        ask = read_question(question, conversation_turns(history), shop, result.constraints, own)
+        answer = Answers(shop, self._picker).build(question, ask, result)
+        return answer, Sources(result.query, answer.sources, result.note)
 
     def stream(self, message: Any, history: Sequence[Any] = ()) -> Iterator[Reply]:
         """Partial replies while the model writes, then the final, checked one."""
+        started = time.perf_counter()
         question, notices = prepare(message)
-        sources = self.sources(question, history)
-        reply = Reply("", sources, self.backend, notices=notices)
-        if self.model is None:
-            reply.text, reply.status = grounded_answer(sources), "no-model"
+        answer, sources = self.compute(question, history)
+        reply = Reply("", sources, self.backend, notices=notices, computed=answer.text, kind=answer.kind)
+        unavailable = self._backend.unavailable() if not isinstance(self._backend, str) else None
+        if self.model is None or unavailable:
+            reply.text, reply.status = answer.text, "no-model" if self.model is None else "retrieval-only"
+            if unavailable:
+                reply.notices.append(f"The language model is not answering: {unavailable}. Here is the answer "
+                                     "computed from the store's data.")
+            reply.first_token_s = time.perf_counter() - started
             yield reply
             return
-        started = time.perf_counter()
         try:
-            for chunk in self.model.stream(answer_messages(question, sources.context(), self.fact(sources))):
+            messages = phrase_messages(question, answer.text, sources.context())
+            for chunk in self.model.stream(messages, max_tokens=_phrase_tokens(answer)):
                 piece = chunk.content if isinstance(chunk.content, str) else ""
                 if piece and reply.first_token_s is None:
                     reply.first_token_s = time.perf_counter() - started
                 reply.text += piece
                 if piece:
                     yield reply
-        except Exception as err:  # noqa: BLE001 - any failure of the model: answer from retrieval alone
-            why = model_failure(err)
-            logger.warning("model failed, answering from retrieval: %s", why)
+        except Exception as err:  # noqa: BLE001 - any failure of the model: the computed answer stands alone
+            why = model_failure(err, None if isinstance(self._backend, str) else self._backend)
+            logger.warning("model failed, answering from the store's data: %s", why)
             reply.model_text, reply.status = reply.text, "retrieval-only"
-            reply.notices.append(f"The language model did not answer: {why}. Here is what the store's data says.")
-            reply.text = grounded_answer(sources)
+            reply.notices.append(f"The language model did not answer: {why}. Here is the answer computed from the "
+                                 "store's data.")
+            reply.text = answer.text
             yield reply
             return
-        yield self.checked(reply)
+        yield self.checked(reply, answer)
 
-    def checked(self, reply: Reply) -> Reply:
-        """The post-generation check: a model answer with anything not in its sources is replaced."""
+    def checked(self, reply: Reply, answer: Answer) -> Reply:
+        """The model's phrasing, if it passes the check; else the computed answer, saying why."""
         reply.model_text = reply.text
-        reply.problems = check_answer(reply.text, reply.sources)
-        if not reply.text.strip():
-            reply.problems.append("the model gave an empty answer")
+        reply.problems = check_phrasing(reply.text, answer, self.shop(), reply.sources)
         if reply.problems:
             reply.status = "replaced"
-            reply.notices.append("The model's answer was replaced by the answer built from the store's data, "
-                                 "because it was not supported by the sources: " + "; ".join(reply.problems[:3]))
-            reply.text = grounded_answer(reply.sources)
-        else:
-            reply.status = "grounded"
+            reply.notices.append("The model's wording was set aside, because " + "; ".join(reply.problems[:3]) +
+                                 ". This is the answer computed from the store's data.")
+            reply.text = answer.text
+            return reply
+        reply.status = "grounded"
+        text = " ".join(reply.text.split())
+        markers = [f"[{n}]" for n in range(1, len(reply.sources.items) + 1) if f"[{n}]" not in text]
+        reply.text = f"{text} {' '.join(markers)}".strip() if markers else text
         return reply
 
     def answer(self, message: Any, history: Sequence[Any] = ()) -> Reply:

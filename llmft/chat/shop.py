@@ -1,0 +1,204 @@
+"""What the bot knows of the store, in the shape answers need: products by id with their fields, the documents
+about each product (a manual that names the product in its title), the store-wide documents, and the names a
+question can use for a product, a brand or a category.
+
+    shop = Shop.from_retriever(kb.retriever)
+    shop.named_in("Is the Rolex Datejust in stock?")    # [the Rolex Datejust]: whole titles beat partial ones
+    shop.documents_of(product)                          # the chunks of its manual, in document order
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+_TOKEN = re.compile(r"[a-z0-9]+(?:[.'][a-z0-9]+)*")
+_STOP = {"the", "a", "an", "and", "or", "of", "for", "with", "in", "on", "to", "by", "de", "is", "it", "my", "your",
+         "do", "you", "i", "me", "what", "which", "how", "much", "does", "are", "be", "can", "this", "that", "one",
+         "ones"}
+MIN_COVERAGE = 0.6  # share of a title's weight (idf) a question must contain for the title to count as named
+
+
+def tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower().replace("\u2019", "'"))
+
+
+def _plural_free(token: str) -> str:
+    """"boxes" -> "box", "batteries" -> "battery", "tents" -> "tent": enough to match a title's words."""
+    for plural, single in (("ches", "ch"), ("shes", "sh"), ("xes", "x"), ("ies", "y")):
+        if token.endswith(plural) and len(token) > len(plural) + 1:
+            return token[: -len(plural)] + single
+    return token[:-1] if len(token) > 3 and token.endswith("s") and not token.endswith("ss") else token
+
+
+@dataclass
+class Product:
+    """One catalogue product as the bot reads it: the record's id (for citations) and its typed fields."""
+
+    record_id: str
+    text: str
+    meta: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return str(self.meta.get("product_id"))
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title"))
+
+    @property
+    def price(self) -> float | None:
+        price = self.meta.get("price")
+        return float(price) if price is not None else None
+
+    @property
+    def category(self) -> str:
+        return str(self.meta.get("category") or "")
+
+    @property
+    def brand(self) -> str:
+        return str(self.meta.get("brand") or "")
+
+    def field(self, *words: str) -> tuple[str, Any] | None:
+        """The first field whose name contains one of `words` (case-insensitive): ("returnPolicy", "No return ...")."""
+        for key, value in self.meta.items():
+            if any(w in key.lower() for w in words) and value not in (None, ""):
+                return key, value
+        return None
+
+
+@dataclass
+class Document:
+    """One stored chunk of a document, with its place in the file."""
+
+    record_id: str
+    text: str
+    meta: dict[str, Any]
+
+    @property
+    def file(self) -> str:
+        return str(self.meta.get("file") or "")
+
+    @property
+    def heading(self) -> str:
+        return str(self.meta.get("heading") or self.meta.get("section") or "")
+
+    @property
+    def chunk(self) -> int:
+        return int(self.meta.get("chunk") or 0)
+
+
+@dataclass
+class Shop:
+    products: list[Product] = field(default_factory=list)
+    store_documents: list[Document] = field(default_factory=list)  # about no one product: policies, FAQ pages
+    manuals: dict[str, list[Document]] = field(default_factory=dict)  # product id -> its document chunks
+    brands: set[str] = field(default_factory=set)  # lower-case brand names
+    _idf: dict[str, float] = field(default_factory=dict)
+    _title_tokens: list[list[str]] = field(default_factory=list)
+    _brand_tokens: set[str] = field(default_factory=set)
+    _category_tokens: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_records(cls, records: Iterable[Any]) -> Shop:
+        products, documents = [], []
+        for record in records:
+            kind = record.metadata.get("kind")
+            if kind == "product" and record.metadata.get("title"):
+                products.append(Product(record.id, record.text, dict(record.metadata)))
+            elif kind == "document":
+                documents.append(Document(record.id, record.text, dict(record.metadata)))
+        products.sort(key=lambda p: p.record_id)
+        shop = cls(products, brands={p.brand.lower() for p in products if p.brand})
+        shop._index_titles()
+        by_file: dict[str, list[Document]] = defaultdict(list)
+        for document in documents:
+            by_file[document.file].append(document)
+        for chunks in by_file.values():
+            chunks.sort(key=lambda d: d.chunk)
+            owner = shop._owner(chunks)
+            if owner is None:
+                shop.store_documents.extend(chunks)
+            else:
+                shop.manuals.setdefault(owner.id, []).extend(chunks)
+        return shop
+
+    def _index_titles(self) -> None:
+        self._title_tokens = [[_plural_free(t) for t in tokens(p.title)] for p in self.products]
+        frequency = Counter(t for title in self._title_tokens for t in set(title))
+        n = max(len(self.products), 1)
+        self._idf = {t: math.log(1 + n / c) for t, c in frequency.items()}
+        self._brand_tokens = {_plural_free(t) for b in self.brands for t in tokens(b)}
+        self._category_tokens = {_plural_free(t) for p in self.products for t in tokens(p.category.replace("-", " "))}
+
+    def _owner(self, chunks: Sequence[Document]) -> Product | None:
+        """The product a document is about: the one whose whole title its first line (its title) names."""
+        first_line = chunks[0].text.split("\n", 1)[0].lower()
+        named = [p for p in self.products if re.search(rf"(?<![\w]){re.escape(p.title.lower())}(?![\w])", first_line)]
+        return max(named, key=lambda p: len(p.title)) if named else None
+
+    def by_id(self, product_id: str) -> Product | None:
+        return next((p for p in self.products if p.id == product_id), None)
+
+    def documents_of(self, product: Product) -> list[Document]:
+        return self.manuals.get(product.id, [])
+
+    def named_in(self, text: str) -> list[Product]:
+        """Products the text names, best first: a whole title, or most of a title's distinctive words.
+
+        A title is claimed by its words: when two titles match, the one that matches more of the text's words wins
+        ("Selfie Stick Monopod" over "Monopod"), and one whose matched words are all a brand name ("Apple" the
+        grocery in "Apple products") or all claimed already does not count."""
+        words = [_plural_free(t) for t in tokens(text)]
+        present = set(words)
+        whole = {p.id for p in self.mentioned_in(text)}  # "Orbit One" typed out in full counts its "One" too
+        scored = []
+        for product, title in zip(self.products, self._title_tokens, strict=True):
+            matched = {t for t in title if t in present and (t not in _STOP or product.id in whole)}
+            if not matched:
+                continue
+            weight = sum(self._idf.get(t, 0.0) for t in set(title) if t not in _STOP) or 1.0
+            coverage = sum(self._idf.get(t, 0.0) for t in matched) / weight
+            if coverage < MIN_COVERAGE or matched <= self._brand_tokens or matched <= self._category_tokens:
+                continue  # "Apple products" names a brand, "most expensive sleeping bag" a category
+            scored.append((coverage, len(matched), self._position(words, matched), product, matched))
+        scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+        chosen: list[tuple[Product, set[str]]] = []
+        claimed: set[str] = set()
+        for coverage, _, _, product, matched in scored:
+            if matched <= claimed and coverage < 1.0:
+                continue
+            if any(matched <= other and product.title.lower() != p.title.lower() for p, other in chosen):
+                continue
+            chosen.append((product, matched))
+            claimed |= matched
+        chosen.sort(key=lambda c: self._position(words, c[1]))
+        return [product for product, _ in chosen]
+
+    @staticmethod
+    def _position(words: list[str], matched: set[str]) -> int:
+        return min((i for i, w in enumerate(words) if w in matched), default=len(words))
+
+    def mentioned_in(self, text: str) -> list[Product]:
+        """Products whose whole title appears in the text (an answer the bot gave), in order of appearance."""
+        lowered = text.lower()
+        found = []
+        for product in self.products:
+            match = re.search(rf"(?<![\w]){re.escape(product.title.lower())}(?![\w])", lowered)
+            if match:
+                found.append((match.start(), -len(product.title), product))
+        found.sort(key=lambda f: (f[0], f[1]))
+        result: list[Product] = []
+        covered: list[tuple[int, int]] = []
+        for start, negative_length, product in found:
+            end = start - negative_length
+            if any(s <= start < e for s, e in covered):
+                continue  # "Lumo Buds" inside "Lumo Buds Pro ANC"
+            covered.append((start, end))
+            result.append(product)
+        return result

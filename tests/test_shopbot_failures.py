@@ -1,7 +1,8 @@
 """The Shopbot app (`spaces/shopbot/app.py`) while its parts fail, through `gradio_client`: its own llama.cpp server
-killed with SIGKILL (the page and `/backend` say it is restarting, then answering again, and answers go on), and
-its Chroma server (`LLMFT_CHROMA_HOST`) stopped and started again (a clear message, then answers with no restart
-of the app). One app for the module, in server mode, with a 2 s restart backoff so the restart can be seen."""
+killed with SIGKILL (the page and `/backend` say it is restarting, then answering again; a question meanwhile gets
+the computed answer with a notice naming the embedded model), and its Chroma server (`LLMFT_CHROMA_HOST`) stopped
+and started again (a clear message, then answers with no restart of the app). One app for the module, in server
+mode, with a 4 s restart backoff so that the restart can be seen and asked through."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningApp
     with ChromaServer(root / "chroma") as chroma:
         env = dict(guarded_env(), LLMFT_SHOPBOT_STORE="env", LLMFT_CHROMA_HOST=chroma.host,
                    LLMFT_CHROMA_PORT=str(chroma.port), LLMFT_CHROMA_TIMEOUT="3", LLMFT_CHAT_MAX_TOKENS="16",
-                   LLMFT_LOCAL_LLM_BACKOFF_S="2", LLMFT_STORE_PATH=str(root / "unused"))
+                   LLMFT_LOCAL_LLM_BACKOFF_S="4", LLMFT_STORE_PATH=str(root / "unused"))
         subprocess.run([sys.executable, "-m", "llmft.store", "ingest", "--demo", "--no-progress", "--host",
                         chroma.host, "--port", str(chroma.port)], env=env, check=True, capture_output=True, timeout=300)
         app = launch_app(APP, env, log_path=root / "app.log")
@@ -73,6 +74,11 @@ def test_a_killed_model_server_is_reported_and_restarted(parts, api: Client, cli
     old.kill()  # SIGKILL, as an out-of-memory kill would
     said = _poll(api, "restarting since", 5)
     assert said.startswith(f"{LABEL} · restarting since ") and "its process was killed (SIGKILL" in said, said
+    meanwhile = api.predict("What is the cheapest phone?", [], api_name="/answer")
+    assert meanwhile["status"] == "retrieval-only" and "Nimbus A5, at $199.00" in meanwhile["answer"], meanwhile
+    [notice] = [n for n in meanwhile["notices"] if "language model" in n]
+    assert "the embedded model SmolLM2-135M-Instruct is restarting: at " in notice and "SIGKILL" in notice, notice
+    assert "OPENAI" not in notice
     assert _poll(api, "answering", 20) == LABEL  # back, with the plain label
     assert _llama(app).pid != old.pid
     reply = api.predict("What is the cheapest phone?", [], api_name="/answer")

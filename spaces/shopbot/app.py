@@ -40,7 +40,9 @@ SETTINGS = ChatSettings.from_env()
 KB = KnowledgeBase.demo() if SETTINGS.store == "demo" else KnowledgeBase.open()
 BACKEND = resolve_backend(SETTINGS)  # the local llama.cpp server, when started here, stops with the process
 REWRITE = SETTINGS.rewrite == "llm" or (SETTINGS.rewrite == "auto" and BACKEND.kind in ("openai", "compatible"))
-BOT = ShopBot(KB, BACKEND.chat_model(SETTINGS.max_tokens), BACKEND.label, rewrite_with_model=REWRITE)
+# The backend itself, not its label: before each question the bot asks whether the model can answer now
+# (the embedded one may be restarting), and a failure's notice names the backend.
+BOT = ShopBot(KB, BACKEND.chat_model(SETTINGS.max_tokens), BACKEND, rewrite_with_model=REWRITE)
 EXAMPLES = ["What is the cheapest phone?", "Headphones under $100?", "How many days do I have to return an item?",
             "How much is express shipping?", "Do you sell bicycles?"]
 

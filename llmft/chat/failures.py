@@ -11,6 +11,7 @@ appears: every message goes through `redact`.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import httpx
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from llmft.chat.backends import Backend
 
 _DETAIL_CHARS = 160
+_SETTLE_S = 0.5
 
 
 def _detail(err: openai.APIStatusError) -> str:
@@ -42,7 +44,9 @@ def _local(err: BaseException, backend: Backend) -> str:
     if down:
         return down
     if isinstance(err, (openai.APIConnectionError, httpx.TransportError)):
-        return f"{LOCAL_NAME} could not be reached: its server process stopped answering"
+        # A killed server breaks its connections a moment before its process is seen to end: look once more.
+        time.sleep(_SETTLE_S)
+        return backend.unavailable() or f"{LOCAL_NAME} could not be reached: its server process stopped answering"
     if isinstance(err, (openai.AuthenticationError, openai.PermissionDeniedError)):
         return f"{LOCAL_NAME} refused the app's own key (a bug: restart the app)"
     if isinstance(err, openai.APIStatusError):

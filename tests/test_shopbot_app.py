@@ -55,7 +55,8 @@ def test_out_of_the_box_the_local_model_streams_an_answer_with_sources(client: C
     answer, sources = job.outputs()[-1]
     assert answer.strip()
     assert 'data-id="SP-101"' in sources and "<b>Nimbus A5</b>" in sources and "$199.00" in sources
-    assert ("✅ checked" in sources) or ("replaced by the answer from the store" in sources)
+    assert ("✅ checked" in sources) or ("wording was set aside: this is the answer computed" in sources)
+    assert "Nimbus A5" in answer and "199" in answer  # the model's checked wording, or the computed answer
     assert "backend: local llama.cpp" in sources
 
 
@@ -63,8 +64,9 @@ def test_answer_json_is_grounded_and_cites_the_policy(client: Client, local) -> 
     reply = client.predict("How many days do I have to return an item?", [], api_name="/answer")
     assert reply["status"] in ("grounded", "replaced") and reply["backend"].startswith("local llama.cpp")
     assert reply["sources"][0]["file"] == "returns.html"
-    if reply["status"] == "replaced":  # then the answer is the one built from the sources
-        assert "within 30 days of delivery" in reply["answer"]
+    assert "within 30 days of delivery" in reply["computed"] and "[1]" in reply["computed"]
+    if reply["status"] == "replaced":  # then the answer is the computed one, and the problems say why
+        assert reply["answer"] == reply["computed"] and reply["problems"]
 
 
 def test_an_injection_attempt_gets_no_discount(client: Client, local) -> None:

@@ -22,11 +22,15 @@ _NUMBER = re.compile(r"(?<![\w.])\$?\d[\d,]*(?:\.\d+)?")
 _MARKER = re.compile(r"\[(\d+)\]")
 _MARKUP = re.compile(r"</?\s*[a-z][\w-]*\s*/?>|```|\[/?INST\]|<\|[^>]*\|>|^\s*#{1,6}\s|\{\{|\}\}", re.I | re.M)
 _DENIAL = re.compile(r"\b(?:don't|do not|doesn't|does not|cannot|can't|no longer) (?:sell|have|carry|stock|offer)\b|"
+                     r"\b(?:could ?n[o']t|can ?n[o']t|did ?n[o']t) find\b|"
                      r"\bnot (?:available|sold|carried|in (?:our|the|this) (?:store|shop|catalogue))\b|\bno,? we\b|"
                      r"\bunavailable\b|\bdiscontinued\b", re.I)
 _AFFIRM = re.compile(r"^\s*yes\b|\bwe (?:do )?(?:sell|have|carry|stock)\b", re.I)
 _NEGATION = re.compile(r"\b(?:no|not|never|cannot|can't|don't|doesn't|isn't|aren't|won't|unfortunately|sorry|"
                        r"without|neither|nor)\b", re.I)
+_NAME = r"([A-Z][\w&'.-]*(?: [A-Z][\w&'.-]*)*)"
+_MAKER = re.compile(rf"\b(?:made|manufactured|produced|built|designed|sold) by (?:the )?{_NAME}|"
+                    rf"\bbrand (?:is|name is) {_NAME}")
 _OUT = re.compile(r"\b(?:out of stock|not in stock|sold out|unavailable)\b", re.I)
 
 
@@ -58,8 +62,8 @@ def repeats(text: str) -> bool:
     if len(sentences) != len(set(sentences)):
         return True
     words = normalise(text).split()
-    grams = [" ".join(words[i:i + 5]) for i in range(len(words) - 4)]
-    return any(grams.count(g) >= 3 for g in set(grams))
+    grams = [" ".join(words[i:i + 6]) for i in range(len(words) - 5)]
+    return len(grams) != len(set(grams))  # six words in a row said twice: a loop, not a phrasing
 
 
 def check_phrasing(text: str, answer: Answer, shop: Shop, sources: Sources) -> list[str]:
@@ -90,6 +94,10 @@ def check_phrasing(text: str, answer: Answer, shop: Shop, sources: Sources) -> l
     for brand in sorted(shop.brands):
         if _contains(said, brand) and not _contains(computed, brand) and not _contains(named, brand):
             problems.append(f"it names the brand {brand}, which is not the answer's")
+    for match in _MAKER.finditer(text):  # a maker the catalogue does not know is as wrong as another brand
+        maker = (match.group(1) or match.group(2)).rstrip(".")
+        if not _contains(computed, maker) and maker.lower() not in shop.brands:
+            problems.append(f"it names the maker {maker}, which is not the answer's")
     allowed = numbers(answer.text, titles)
     in_sources = numbers(sources.text(), titles)
     for value in sorted(said_numbers - allowed):
@@ -97,8 +105,8 @@ def check_phrasing(text: str, answer: Answer, shop: Shop, sources: Sources) -> l
         problems.append(f"the figure {value:g} {where}")
     if answer.kind != "not_sold" and _DENIAL.search(text):
         problems.append("it says the store does not have what it has")
-    if answer.kind == "not_sold" and _AFFIRM.search(text):
-        problems.append("it says the store sells what it does not")
+    if answer.kind == "not_sold" and (_AFFIRM.search(text) or not _DENIAL.search(text)):
+        problems.append("it does not say that the store does not sell it")
     if _OUT.search(said) and not _OUT.search(computed):
         problems.append("it says out of stock where the data does not")
     negations_said, negations_computed = len(_NEGATION.findall(said)), len(_NEGATION.findall(computed))

@@ -8,6 +8,10 @@ never spans two sections, and a long section is cut at element boundaries near `
 Each chunk keeps the file, the page (PDF) and its heading path ("Returns > Refunds"); the text that search sees
 starts with the document's title and that path, so a section such as "Warranty" of one product's manual can be
 told from the same section of another's.
+
+A chunk whose search text is longer than the embedder reads (MiniLM: 256 tokens; the rest would be cut
+silently and its end never found) is split into parts that each fit, at a paragraph, sentence or word
+boundary; every part keeps the chunk's heading and index, numbered by `part` (`split_to_fit`).
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ class Chunk:
     page: int | None
     index: int  # position in the document, from 0
     context: str = ""  # the document's title (and subtitle), shared by all its chunks
+    part: int = 0  # 1, 2, ... for the parts of a chunk split to fit the embedder; 0 when whole
 
     @property
     def file(self) -> str:
@@ -56,7 +61,55 @@ class Chunk:
                                       "chunk": self.index}
         if self.page is not None:
             meta["page"] = self.page
+        if self.part:
+            meta["part"] = self.part
         return meta
+
+
+def _token_count(tokenizer: Any, text: str) -> int:
+    return len(tokenizer(text, add_special_tokens=True, truncation=False)["input_ids"])
+
+
+def _cut(text: str, spans: list[tuple[int, int]], first: int, last: int) -> int:
+    """The token index in (first, last] to cut before: the latest that starts a paragraph, else a sentence,
+    else a word, in the second half of the window; `last` when none does."""
+    floor = first + max(1, (last - first) // 2)
+
+    def gap(index: int) -> str:  # the text between token index - 1 and token index (whitespace, or nothing)
+        return text[spans[index - 1][1]:spans[index][0]]
+
+    for boundary in (lambda i: "\n" in gap(i),
+                     lambda i: bool(gap(i)) and text[spans[i - 1][1] - 1] in ".!?:",
+                     lambda i: bool(gap(i))):
+        for index in range(min(last, len(spans) - 1), floor - 1, -1):
+            if boundary(index):
+                return index
+    return last
+
+
+def split_to_fit(chunk: Chunk, tokenizer: Any, max_tokens: int) -> list[Chunk]:
+    """`chunk` as parts whose `search_text()` (header included, special tokens counted) fits `max_tokens`."""
+    if _token_count(tokenizer, chunk.search_text()) <= max_tokens:
+        return [chunk]
+    encoded = tokenizer(chunk.text, add_special_tokens=False, return_offsets_mapping=True, truncation=False)
+    spans = [tuple(span) for span in encoded["offset_mapping"]]
+    starts = [start for start, _ in spans]
+    overhead = _token_count(tokenizer, chunk.search_text()) - len(starts)  # header, separators, special tokens
+    budget = max_tokens - overhead
+    while budget > 8:
+        texts, first = [], 0
+        while first < len(starts):
+            last = len(starts) if len(starts) - first <= budget else _cut(chunk.text, spans, first, first + budget)
+            end = starts[last] if last < len(starts) else len(chunk.text)
+            texts.append(chunk.text[starts[first]:end].strip())
+            first = last
+        parts = [Chunk(text=t, source=chunk.source, heading=chunk.heading, page=chunk.page, index=chunk.index,
+                       context=chunk.context, part=n) for n, t in enumerate(texts, start=1) if t]
+        if all(_token_count(tokenizer, p.search_text()) <= max_tokens for p in parts):
+            return parts
+        budget -= 8  # a join tokenized differently than its halves: retry with a smaller window
+    raise StoreError(f"{chunk.source}: the heading of section {chunk.heading!r} alone is longer than "
+                     f"{max_tokens} tokens")
 
 
 def _partition(path: Path, kind: str) -> list[Any]:
@@ -143,8 +196,12 @@ def _headings(elements: list[Any], fallback: str) -> tuple[dict[int, str], str]:
     return paths, context
 
 
-def chunk_document(path: str | Path, max_chars: int = 1000) -> list[Chunk]:
-    """Partition `path` and cut it into section chunks of at most `max_chars` characters."""
+def chunk_document(path: str | Path, max_chars: int = 1000, embedder: Any = None) -> list[Chunk]:
+    """Partition `path` and cut it into section chunks of at most `max_chars` characters.
+
+    With `embedder` (anything with `tokenizer` and `max_tokens`, like `llmft.store.Embedder`), a chunk longer
+    than it reads is split into parts that fit (`split_to_fit`); without, chunks are as `chunk_by_title` cut.
+    """
     prepare_unstructured()
     from unstructured.chunking.title import chunk_by_title
 
@@ -161,7 +218,9 @@ def chunk_document(path: str | Path, max_chars: int = 1000) -> list[Chunk]:
         sections = [paths.get(id(e), path.name) for e in originals[:1] + [e for e in originals[1:]
                                                                            if e.category == "Title"]]
         heading = " | ".join(dict.fromkeys(sections)) or path.name
-        result.append(Chunk(text=chunk.text.strip(), source=str(path), heading=heading, index=index,
-                            page=chunk.metadata.page_number, context=context))
-    logger.info("%s: %d elements -> %d chunks", path.name, len(elements), len(result))
+        whole = Chunk(text=chunk.text.strip(), source=str(path), heading=heading, index=index,
+                      page=chunk.metadata.page_number, context=context)
+        result += split_to_fit(whole, embedder.tokenizer, embedder.max_tokens) if embedder is not None else [whole]
+    logger.info("%s: %d elements -> %d chunks (%d parts of split chunks)", path.name, len(elements), len(result),
+                sum(1 for c in result if c.part))
     return result

@@ -1,14 +1,33 @@
 """Sentence-transformers embeddings for the store: loaded once per process, batched, normalised.
 
-`Embedder` is a LangChain `Embeddings`, so `langchain_chroma.Chroma(embedding_function=Embedder(...))` and the
-chatbot's chains can use the same object the store ingests with. Chroma itself is always handed vectors, never
-asked to embed: its default embedding function downloads a model at run time.
+Two backends compute the same vectors (mean pooling, normalised):
+
+- `onnx-int8` (the default on a CPU): the model's transformer exported once to ONNX and quantized to int8
+  (dynamic, per channel, the matrix products only), run by ONNX Runtime. The export is made on first use and
+  cached on disk beside the model (`<model>/onnx/model_qint8.onnx`, or under `~/.cache/llmft/onnx/` when the
+  model's folder is read-only); nothing is downloaded. sentence-transformers' own `backend="onnx"` needs
+  optimum-onnx, whose releases require transformers < 4.58 (this project pins 5.x), so the export is done here
+  with the same tools optimum uses underneath: `torch.onnx.export` and `onnxruntime.quantization`.
+- `torch`: the SentenceTransformer itself (bfloat16 where the CPU computes it natively, see `resolve_dtype`).
+  It is the fallback whenever ONNX cannot run (no onnxruntime, a Hub id rather than a local folder, pooling
+  other than mean, a GPU, an export that fails), and `LLMFT_EMBEDDING_BACKEND=torch` chooses it.
+
+`Embedder.backend` names the one that runs; the ingestion summary prints it. `Embedder` is a LangChain
+`Embeddings`, so `langchain_chroma.Chroma(embedding_function=Embedder(...))` and the chatbot's chains can use the
+same object the store ingests with. Chroma itself is always handed vectors, never asked to embed: its default
+embedding function downloads a model at run time.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import tempfile
 import threading
+import warnings
+from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
@@ -18,8 +37,14 @@ from llmft.errors import StoreError
 logger = logging.getLogger(__name__)
 
 _MODELS: dict[tuple[str, str], Any] = {}
+_ONNX: dict[str, Any] = {}
+_TOKENIZERS: dict[str, Any] = {}
 _LOAD_LOCK = threading.Lock()
 _BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
+BACKENDS = ("auto", "onnx-int8", "torch")
+ONNX_FILE = "model_qint8.onnx"
+ONNX_STAMP = "model_qint8.json"  # what the export was made from: re-exported when the weights change
+_ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def resolve_dtype(dtype: str) -> str:
@@ -62,28 +87,235 @@ def load_sentence_transformer(name_or_path: str, dtype: str = "float32") -> Any:
         return _MODELS[key]
 
 
-class Embedder(Embeddings):
-    """Normalised embeddings (cosine = dot product) from one sentence-transformers model."""
+def _mean_pooling_model(folder: Path) -> tuple[int, str]:
+    """(max tokens, why not) for a sentence-transformers folder: ONNX here covers Transformer -> mean Pooling
+    (-> Normalize); anything else keeps the torch backend. `why not` is empty when ONNX can run it."""
+    try:
+        modules = json.loads((folder / "modules.json").read_text())
+        kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
+        if kinds[:2] != ["Transformer", "Pooling"] or set(kinds[2:]) - {"Normalize"}:
+            return 0, f"modules {kinds} are not Transformer, Pooling (, Normalize)"
+        pooling = json.loads((folder / modules[1]["path"] / "config.json").read_text())
+        modes = [k for k, v in pooling.items() if k.startswith("pooling_mode") and v]
+        if modes != ["pooling_mode_mean_tokens"]:
+            return 0, f"pooling {modes} is not mean pooling"
+        limit = json.loads((folder / "sentence_bert_config.json").read_text()).get("max_seq_length")
+    except (OSError, ValueError, KeyError, IndexError) as err:
+        return 0, f"not a sentence-transformers folder ({type(err).__name__}: {err})"
+    return int(limit or 512), ""
 
-    def __init__(self, model: str | None = None, dtype: str = "auto", batch_size: int = 64):
+
+def onnx_cache_dir(folder: Path) -> Path:
+    """Where the int8 export of the model in `folder` lives: beside it, or in the user's cache if read-only."""
+    if os.access(folder, os.W_OK):
+        return folder / "onnx"
+    digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "llmft" / "onnx" / digest
+
+
+def _weights_stamp(folder: Path) -> dict[str, Any]:
+    import onnxruntime
+    import torch
+
+    weights = sorted(p for p in folder.iterdir() if p.suffix in (".safetensors", ".bin"))
+    return {"weights": [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in weights],
+            "torch": torch.__version__, "onnxruntime": onnxruntime.__version__}
+
+
+def export_onnx_int8(folder: str | Path) -> Path:
+    """The int8 ONNX file for the sentence-transformers model in `folder`, exported and quantized on first use.
+
+    The transformer (fp32) is exported with `torch.onnx.export` into a scratch folder, then quantized with ONNX
+    Runtime's dynamic quantization: int8 weights per output channel, activations quantized per batch at run
+    time, only the MatMul nodes (quantizing the embedding tables too cost cosine 0.95 to the fp32 vectors on the
+    Contoso manuals; MatMul alone keeps 0.995). Written to a temporary name and renamed, so a process that
+    reads it never sees half a file, and two that export at once each write a whole one.
+    """
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from transformers import AutoModel
+
+    folder = Path(folder)
+    target_dir = onnx_cache_dir(folder)
+    target, stamp_file = target_dir / ONNX_FILE, target_dir / ONNX_STAMP
+    stamp = _weights_stamp(folder)
+    try:
+        if target.is_file() and json.loads(stamp_file.read_text()) == stamp:
+            return target
+    except (OSError, ValueError):
+        pass
+    target_dir.mkdir(parents=True, exist_ok=True)
+    logger.info("exporting %s to ONNX int8 in %s (once)", folder, target_dir)
+    model = AutoModel.from_pretrained(folder, dtype=torch.float32).eval()
+
+    class LastHiddenState(torch.nn.Module):
+        def __init__(self, inner: Any):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask,
+                              token_type_ids=token_type_ids).last_hidden_state
+
+    example = tuple(torch.ones((2, 8), dtype=torch.long) for _ in _ONNX_INPUTS)
+    axes = {name: {0: "batch", 1: "tokens"} for name in (*_ONNX_INPUTS, "last_hidden_state")}
+    with tempfile.TemporaryDirectory(dir=target_dir) as scratch:
+        fp32 = Path(scratch) / "model.onnx"
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(LastHiddenState(model), example, str(fp32), dynamo=False, opset_version=17,
+                              input_names=list(_ONNX_INPUTS), output_names=["last_hidden_state"],
+                              dynamic_axes=axes)
+        quantized = Path(scratch) / ONNX_FILE
+        quantize_dynamic(str(fp32), str(quantized), weight_type=QuantType.QInt8, per_channel=True,
+                         op_types_to_quantize=["MatMul"])
+        os.replace(quantized, target)
+        (Path(scratch) / ONNX_STAMP).write_text(json.dumps(stamp))
+        os.replace(Path(scratch) / ONNX_STAMP, stamp_file)
+    return target
+
+
+class OnnxEncoder:
+    """`encode` of a Transformer + mean Pooling + Normalize model, with an int8 ONNX transformer."""
+
+    def __init__(self, folder: Path, max_tokens: int):
+        import onnxruntime
+
+        self.path = export_onnx_int8(folder)
+        self.tokenizer = load_tokenizer(str(folder))
+        self.max_tokens = max_tokens
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(str(self.path), options, providers=["CPUExecutionProvider"])
+        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.dimension = int(self.session.get_outputs()[0].shape[-1])
+
+    def encode(self, texts: list[str], batch_size: int) -> Any:
+        import numpy as np
+
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths per batch pad less
+        vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), batch_size):
+            part = order[start:start + batch_size]
+            feed = self.tokenizer([texts[i] for i in part], padding=True, truncation=True,
+                                  max_length=self.max_tokens, return_tensors="np")
+            feed = {name: np.asarray(feed[name], dtype=np.int64) for name in self.inputs}
+            hidden = self.session.run(None, feed)[0]
+            mask = feed["attention_mask"][..., None].astype(np.float32)
+            pooled = (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+            vectors[part] = pooled / np.clip(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12, None)
+        return vectors
+
+
+def load_tokenizer(name_or_path: str) -> Any:
+    """The model's own (fast) tokenizer, loaded once per process; cheap next to the model."""
+    with _LOAD_LOCK:
+        if name_or_path not in _TOKENIZERS:
+            from transformers import AutoTokenizer
+
+            _TOKENIZERS[name_or_path] = AutoTokenizer.from_pretrained(name_or_path)
+        return _TOKENIZERS[name_or_path]
+
+
+def load_onnx_encoder(name_or_path: str) -> tuple[OnnxEncoder | None, str]:
+    """(the process-wide ONNX encoder, "") or (None, why ONNX cannot run this model here)."""
+    with _LOAD_LOCK:
+        if name_or_path in _ONNX:
+            return _ONNX[name_or_path]
+    folder = Path(name_or_path)
+    result: tuple[OnnxEncoder | None, str]
+    try:
+        import onnxruntime  # noqa: F401
+        import torch
+    except ImportError as err:
+        result = None, f"{err.name} is not installed"
+    else:
+        limit, why = _mean_pooling_model(folder) if folder.is_dir() else (0, "not a local folder")
+        if torch.cuda.is_available():
+            why = "a GPU is present (torch runs there)"
+        result = None, why
+        if not why:
+            try:
+                result = OnnxEncoder(folder, limit), ""
+            except Exception as err:  # an export or session that fails: the torch path still works
+                logger.warning("ONNX export of %s failed, embedding with torch: %s: %s", folder,
+                               type(err).__name__, err)
+                result = None, f"the ONNX export failed ({type(err).__name__}: {err})"
+    with _LOAD_LOCK:
+        return _ONNX.setdefault(name_or_path, result)
+
+
+class Embedder(Embeddings):
+    """Normalised embeddings (cosine = dot product) from one sentence-transformers model.
+
+    `backend`: `auto` (ONNX int8 where it can run, else torch; the default, or `LLMFT_EMBEDDING_BACKEND`),
+    `onnx-int8` (an error if it cannot run) or `torch`. `dtype` applies to the torch backend.
+    """
+
+    def __init__(self, model: str | None = None, dtype: str = "auto", batch_size: int = 64,
+                 backend: str | None = None):
         from llmft.embedding_model import default_embedding_model
 
         self.model_name = model or default_embedding_model()
         self.dtype = dtype
         self.batch_size = batch_size
+        self.requested_backend = backend or os.environ.get("LLMFT_EMBEDDING_BACKEND", "").strip() or "auto"
+        if self.requested_backend not in BACKENDS:
+            raise StoreError(f"embedding backend {self.requested_backend!r} is not one of {', '.join(BACKENDS)} "
+                             "(LLMFT_EMBEDDING_BACKEND)")
+        self._onnx: OnnxEncoder | None = None
+        self._resolved: str | None = None
+        self.fallback_reason = ""
         self._lock = threading.Lock()  # encode is not documented as thread-safe; requests share one model
+
+    def load(self) -> str:
+        """Load (and on first use export) the model; returns `backend`."""
+        if self._resolved is None:
+            if self.requested_backend != "torch":
+                self._onnx, self.fallback_reason = load_onnx_encoder(self.model_name)
+                if self._onnx is None and self.requested_backend == "onnx-int8":
+                    raise StoreError(f"embedding backend onnx-int8 cannot run {self.model_name!r}: "
+                                     f"{self.fallback_reason}")
+            if self._onnx is None:
+                self.model  # noqa: B018 - loads it
+                if self.fallback_reason:
+                    logger.info("embedding with torch: ONNX cannot run here (%s)", self.fallback_reason)
+            self._resolved = "onnx-int8" if self._onnx is not None else f"torch {resolve_dtype(self.dtype)}"
+        return self._resolved
+
+    @property
+    def backend(self) -> str:
+        """What computes the vectors: `onnx-int8` or `torch bfloat16` / `torch float32` (loads the model)."""
+        return self.load()
 
     @property
     def model(self) -> Any:
+        """The torch SentenceTransformer (loaded on demand, also when ONNX runs the embedding)."""
         return load_sentence_transformer(self.model_name, self.dtype)
+
+    @property
+    def tokenizer(self) -> Any:
+        return load_tokenizer(self.model_name) if Path(self.model_name).is_dir() else self.model.tokenizer
+
+    @property
+    def max_tokens(self) -> int:
+        """Tokens the model reads per text, special tokens included (MiniLM: 256); the rest is cut."""
+        if Path(self.model_name).is_dir():
+            limit, _ = _mean_pooling_model(Path(self.model_name))
+            if limit:
+                return limit
+        return int(self.model.max_seq_length)
 
     def _encode(self, texts: list[str], progress: bool = False) -> list[list[float]]:
         if not texts:
             return []
-        model = self.model
+        self.load()
         with self._lock:
-            vectors = model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                   convert_to_numpy=True, show_progress_bar=progress)
+            if self._onnx is not None:
+                vectors = self._onnx.encode(texts, self.batch_size)
+            else:
+                vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                            convert_to_numpy=True, show_progress_bar=progress)
         return vectors.astype("float32").tolist()
 
     def embed_documents(self, texts: list[str], progress: bool = False) -> list[list[float]]:
@@ -94,4 +326,6 @@ class Embedder(Embeddings):
 
     @property
     def dimension(self) -> int:
+        if self.load() == "onnx-int8" and self._onnx is not None:
+            return self._onnx.dimension
         return int(self.model.get_sentence_embedding_dimension())

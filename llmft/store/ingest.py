@@ -52,10 +52,14 @@ class IngestSummary:
     embed_seconds: float = 0.0
     seconds: float = 0.0
     total_records: int = 0
+    chunks_split: int = 0  # chunks longer than the embedder reads, split into parts that fit
+    embedder: str = ""  # the backend that embedded: `onnx-int8` or `torch <dtype>` (llmft.store.embeddings)
 
     def lines(self) -> list[str]:
         """A few lines for a person: counts, then every skipped file and why."""
         rate = f" ({self.records_added / self.embed_seconds:.1f} records/s embedded)" if self.embed_seconds else ""
+        rate += f", embedded with {self.embedder}" if self.embedder else ""
+        rate += f"; {self.chunks_split} chunks over the embedder's token limit split" if self.chunks_split else ""
         lines = [
             f"sources: {len(self.added)} added, {len(self.updated)} updated, {len(self.unchanged)} unchanged "
             f"(skipped, already stored), {len(self.deleted)} deleted, {len(self.skipped)} skipped (unreadable)",
@@ -96,21 +100,22 @@ def document_files(paths: Iterable[str | Path], summary: IngestSummary | None = 
     return files
 
 
-def _document_records(files: Sequence[Path], chunk_chars: int, progress: bool,
-                      summary: IngestSummary) -> tuple[dict[str, list[Record]], set[str]]:
+def _document_records(files: Sequence[Path], chunk_chars: int, progress: bool, summary: IngestSummary,
+                      embedder: Embedder | None = None) -> tuple[dict[str, list[Record]], set[str]]:
     """Records per document; unreadable files go to `summary.skipped`, their keys to the returned protected set."""
     records: dict[str, list[Record]] = {}
     protected: set[str] = set()
     for path in tqdm(files, desc="reading documents", unit="file", disable=not progress or not files):
         key = f"doc:{path.resolve()}"
         try:
-            chunks = chunk_document(path, max_chars=chunk_chars)
+            chunks = chunk_document(path, max_chars=chunk_chars, embedder=embedder)
         except StoreError as err:
             logger.warning("skipped %s: %s", path, err)
             summary.skipped.append((str(path), str(err)))
             protected.add(key)
             continue
         records[key] = []
+        summary.chunks_split += sum(1 for chunk in chunks if chunk.part == 1)
         for chunk in chunks:
             text = chunk.search_text()
             meta = chunk.metadata()
@@ -139,7 +144,8 @@ def ingest(collection: ChromaCollection, embedder: Embedder, catalogues: Sequenc
                 raise StoreError(f"catalogue {catalogue}: product id {key.split(':', 1)[1]!r} is also in "
                                  f"{wanted[key][0].metadata['source']}; product ids must be unique across catalogues")
             wanted[key] = records
-    doc_records, protected = _document_records(document_files(documents, summary), chunk_chars, progress, summary)
+    doc_records, protected = _document_records(document_files(documents, summary), chunk_chars, progress, summary,
+                                               embedder)
     wanted.update(doc_records)
 
     interrupted = collection.version().startswith(INGESTING)  # an earlier run died between its writes
@@ -173,6 +179,7 @@ def ingest(collection: ChromaCollection, embedder: Embedder, catalogues: Sequenc
             bar.update(len(part))
         bar.close()
         summary.embed_seconds = time.perf_counter() - embed_started
+        summary.embedder = embedder.backend
     collection.delete(to_delete)  # only after the new records are in
     if to_add or to_delete or interrupted:
         collection.set_version(uuid.uuid4().hex)

@@ -23,7 +23,7 @@ REFUSAL = ("I can only answer from this store's catalogue and documents: I can't
            "approve refunds or follow instructions sent in a chat message")
 _SECTIONS = {"warranty": r"warrant", "returns": r"return|refund", "shipping": r"ship|deliver", "size": r"spec|size"}
 _NEEDS_FIGURE = ("warranty", "returns", "shipping", "size")
-MAX_POLICY_CHUNKS = 200  # up to this many store-wide chunks are all read for a product's policy
+MAX_POLICY_CHUNKS = 200  # up to this many store-wide chunks are all read for a policy, not only those retrieved
 _YES_NO = re.compile(r"^(?:is|are|can|could|does|do|did|will|would|has|have|should)\b", re.I)
 _THING = re.compile(r"(?:sell|have|carry|stock|buy|get|looking for|need|want|find|order)\s+"
                     r"(?:any\s+|some\s+|a\s+|an\s+|the\s+)?(.{2,60}?)[\s?.!]*$", re.I)
@@ -143,7 +143,7 @@ class _Draft:
         best = self.picker.best(self.question, candidates, ignore=names, figures=attribute in _NEEDS_FIGURE)[0]
         best, note = self.one_case(best, candidates)
         text = best.quoted if product.title.lower() in best.text.lower() else f"The {product.title}: {best.quoted}"
-        claim = Claim(text.rstrip("."), [product.title], _polarity(self.question, best.text))
+        claim = Claim(text.rstrip("."), [product.title, *figures(best.text)], _polarity(self.question, best.text))
         marker = (self.cite_product(product, "its description") if isinstance(best.key, Product)
                   else self.cite_document(best.key, f"the {product.title} document, section {best.key.heading}"))
         self.add(claim, marker)
@@ -170,14 +170,14 @@ class _Draft:
     def store_policy(self, question: str, product: Product | None = None) -> Claim | None:
         retrieved = {h.id for h in self.result.hits if h.kind == "document"}
         documents = [d for d in self.shop.store_documents if d.record_id in retrieved]
-        if not documents or (product is not None and len(self.shop.store_documents) <= MAX_POLICY_CHUNKS):
-            documents = self.shop.store_documents  # the search looked for the product, not for its policy
+        if not documents or len(self.shop.store_documents) <= MAX_POLICY_CHUNKS:
+            documents = self.shop.store_documents  # few enough to read all: sentences are ranked better than chunks
         candidates = [u for d in documents for u in units(d.text, d, _header(d.text))]
         if not candidates:
             return None
         names = set(tokens(product.title)) if product else set()
         best = self.picker.best(question, candidates, ignore=names, figures=self.ask.attribute in _NEEDS_FIGURE)[0]
-        claim = Claim(best.quoted.rstrip("."), [], _polarity(self.question, best.text))
+        claim = Claim(best.quoted.rstrip("."), figures(best.text), _polarity(self.question, best.text))
         about = f" (the store's policy{f', for the {product.title}' if product else ''})"
         self.add(claim, self.cite_document(best.key, f"the store's documents, section {best.key.heading}") + about)
         if product:
@@ -220,6 +220,11 @@ class _Draft:
             top = similarity if top is None else top
             if similarity >= top - 0.08:
                 found.append(product)
+        categories = set(self.ask.constraints.categories)
+        if not found and categories:  # the search found passages only: the asked category's best by meaning
+            pool = [p for p in self.shop.products if p.category in categories]
+            candidates = [Unit(f"{p.title}. {p.meta.get('description') or ''}", p) for p in pool]
+            found = [u.key for u in self.picker.best(self.question, candidates, n=2)]
         return found[:3]
 
     def describe(self, product: Product, reason: str, yes: bool = False) -> None:
@@ -249,7 +254,7 @@ class _Draft:
         thing = _THING.search(self.question)
         what = thing.group(1) if thing else "that"
         self.answer.claims = [Claim(f"Sorry, we don't sell {what}: nothing in this store's catalogue or documents "
-                                    "matches")]
+                                    "matches", [what] if thing else [])]
         self.answer.sources = []
 
     def comparison(self) -> None:
@@ -266,6 +271,11 @@ def _header(text: str) -> str:
     """The heading line that ingestion puts before a chunk's text for search ("Shipping > Express shipping")."""
     first = text.split("\n", 1)[0]
     return first if " > " in first else ""
+
+
+def figures(text: str) -> list[str]:
+    """The figures a quoted sentence states ("$14.95", "30 days", "2-year"): a phrasing must keep each."""
+    return [m.group(0) for m in re.finditer(r"(?<![A-Za-z\d.])\$?\d[\d,]*(?:\.\d+)?", text)]
 
 
 def _case_label(text: str) -> str:

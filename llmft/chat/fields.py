@@ -81,6 +81,7 @@ def _policy_text(product: Product, attribute: Attribute, key: str, value: str) -
         if re.match(r"\s*no\b", lowered):
             return Claim(f"The {title} comes with no warranty", [title, "no warranty"], "no", 0)
         words = value if "warranty" in lowered else f"{value} warranty"
+        words = re.sub(r"(\d+)[ -](year|month|week|day)s?\b", r"\1-\2", words)  # "a 2-year warranty"
         return Claim(f"The {title} comes with a {words[0].lower()}{words[1:]}", [title, value.split(" warranty")[0]],
                      "yes", days(value))
     if attribute == "returns":

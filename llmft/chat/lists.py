@@ -117,6 +117,8 @@ class ListAnswers:
         keep = [top.title, money(top.price or 0)]
         draft.add(Claim(text, keep), self.cite(top, f"{word} {scope}"))
         draft.answer.products = [top.title]
+        if ask.attribute not in (None, "price", "rating"):  # "the warranty of the cheapest laptop": then its warranty
+            draft.attribute_of(top, ask.attribute)
 
     def compare(self, draft: Any, ask: Ask) -> None:
         first, second = ask.products[:2]

@@ -44,7 +44,7 @@ REWRITE = SETTINGS.rewrite == "llm" or (SETTINGS.rewrite == "auto" and BACKEND.k
 # (the embedded one may be restarting), and a failure's notice names the backend.
 BOT = ShopBot(KB, BACKEND.chat_model(SETTINGS.max_tokens), BACKEND, rewrite_with_model=REWRITE)
 EXAMPLES = ["What is the cheapest phone?", "Headphones under $100?", "How many days do I have to return an item?",
-            "How much is express shipping?", "Do you sell bicycles?"]
+            "How much is express shipping?", "Compare the Pacer Run 2 and the Pacer Trail Solar", "Do you sell bicycles?"]
 
 
 # --- endpoint functions: their parameter names are the API's -----------------------------------------
@@ -110,9 +110,9 @@ CSS = """.shop-cards {display: flex; flex-wrap: wrap; gap: 8px}
 .shop-card {border: 1px solid #ccc; border-radius: 8px; padding: 8px; max-width: 260px}
 .shop-card .price {font-weight: bold}"""
 INTRO = """# Shopbot: answers from the store's own data
-Ask about products, prices and policies. Facts come from the catalogue and the store's documents; the model only
-phrases them, and an answer whose prices, products or policy figures are not in the sources is replaced by the
-answer built from the sources. The sources are listed under each answer."""
+Ask about products, prices and policies. Each answer is computed from the catalogue and the store's documents,
+with a numbered citation per claim; the model only rephrases it, and its wording is shown as **checked** only
+when it keeps every product and figure and contradicts nothing. Otherwise you read the computed answer, and why."""
 
 with gr.Blocks(title="Shopbot: grounded shopping chat") as demo:
     gr.Markdown(INTRO)

@@ -44,7 +44,7 @@ VIEWPORTS = {"prompting": (1440, 1000), "summarizer": (1440, 1000), "shopbot": (
 SCREENSHOT_DIR_ENV = "LLMFT_SCREENSHOT_DIR"
 # Gradio's status tracker over each output while an event runs (the class "hide" when idle).
 BUSY = ".wrap.default:not(.hide), .wrap.center:not(.hide)"
-FINAL_STATUS = re.compile("checked|replaced by the answer|no model answered")  # the shopbot's last status words
+FINAL_STATUS = re.compile("checked|set aside|no model answered|no model configured")  # the shopbot's last status
 
 
 @dataclass
@@ -249,7 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--example-id", help="test dialogue to show (default: random / the first)")
     parser.add_argument("--max-new-tokens", type=int, default=24, help="Prompting: tokens per summary")
     parser.add_argument("--explain", default="lora-1", help="Summarizer: variant whose summary is explained")
-    parser.add_argument("--question", default="What is the cheapest phone?", help="Shopbot: the question")
+    parser.add_argument("--question", default="Compare the Pacer Run 2 and the Pacer Trail Solar",
+                        help="Shopbot: the question")
     args = parser.parse_args(argv)
     spaces = args.spaces or list(SPACES)
     unknown = sorted(set(spaces) - set(SPACES))

@@ -16,10 +16,18 @@ import psutil
 import pytest
 from gradio_client import Client
 
-from tests.support.apps import RunningApp, guarded_env, launch_app, log_on_failure, wait_until_ready
+from tests.support.apps import (
+    RunningApp,
+    chromium_available,
+    guarded_env,
+    launch_app,
+    log_on_failure,
+    wait_until_ready,
+)
 from tests.support.chroma_server import ChromaServer
 from tests.support.llm_server import available
 from tests.support.require import require
+from tests.support.screenshots import watched_page
 
 APP = Path(__file__).resolve().parent.parent / "spaces" / "shopbot" / "app.py"
 LABEL = "local llama.cpp · SmolLM2-135M-Instruct (offline)"
@@ -96,3 +104,20 @@ def test_a_stopped_chroma_server_is_a_message_and_the_app_reconnects(parts, api:
         chroma.start()  # the same port and data
     [first, *_] = api.predict("cheapest phone", api_name="/sources")
     assert first["id"] == "SP-101"
+
+
+def test_the_page_says_when_the_model_restarts(parts, api: Client, client) -> None:
+    """The model line at the top of the page follows the server's state (refreshed every 5 s) without a reload."""
+    require(chromium_available(), "Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
+    from playwright.sync_api import expect
+
+    app, _ = parts
+    _poll(api, "answering", 20)
+    with watched_page(app.url, 1200, 800) as watched:
+        box = watched.page.locator("#shop-backend")
+        expect(box).to_have_text(f"Model answering: {LABEL}", timeout=30_000)
+        _llama(app).kill()
+        expect(box).to_contain_text(f"{LABEL} · restarting since ", timeout=12_000)
+        expect(box).to_contain_text("its process was killed (SIGKILL")
+        expect(box).to_have_text(f"Model answering: {LABEL}", timeout=30_000)
+        assert watched.errors == []

@@ -29,6 +29,11 @@ lock and would slow the very steps timed here.) The last line gives the ratios: 
 is as fast or faster) and our memory / Trainer memory (<= 1.0: ours uses no more). `--unfused` also times
 our loop with torch's default AdamW (multi-tensor on CUDA, per-weight on CPU), as it was before it took the
 fused kernel, and prints fused / default.
+
+Efficiency per configuration: tokens per second (batch x (prompt + summary tokens) / median step time) and model
+FLOPs utilisation, with the FLOP count of `llmft.training.efficiency` (6 x encoder weights x prompt tokens +
+6 x decoder weights x summary tokens, 4 for a frozen weight, attention aside) over the device's dense bf16 peak
+(unknown on a CPU). Our loop's own end-of-run line (what train.py logs) is printed below its row.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ for path in (str(BENCH.parent), str(BENCH)):  # the package, and train_memory's 
         sys.path.insert(0, path)
 
 from train_memory import FLAN_T5_BASE, _peak_rss_bytes, _rss_bytes, run_in_fresh_process  # noqa: E402
+
+from llmft.training.efficiency import flops_per_token, peak_flops  # noqa: E402
 
 LEARNING_RATE = {"full": 1e-5, "lora": 1e-3}  # the course lab's rates (llmft.training.DEFAULT_LEARNING_RATE)
 LOGGING_STEPS = 10
@@ -145,7 +152,7 @@ def _prepare(model: Any, method: str, gradient_checkpointing: bool, source: str)
     return model
 
 
-def run_ours(options: dict[str, Any], workdir: Path, start_clock: Any) -> None:
+def run_ours(options: dict[str, Any], workdir: Path, start_clock: Any) -> str:
     from accelerate import Accelerator, DataLoaderConfiguration
     from accelerate.utils import set_seed
 
@@ -177,6 +184,7 @@ def run_ours(options: dict[str, Any], workdir: Path, start_clock: Any) -> None:
         max_steps=options["total_steps"],
         per_device_train_batch_size=options["batch_size"],
         gradient_checkpointing=options["gradient_checkpointing"],
+        torch_compile=options["torch_compile"],
         logging_steps=LOGGING_STEPS,
         eval_steps=0,
         save_steps=0,
@@ -190,9 +198,10 @@ def run_ours(options: dict[str, Any], workdir: Path, start_clock: Any) -> None:
     train_loader, eval_loader = build_dataloaders(tokenizer, options["rows"], [], data_args, args)
     plan = plan_training(accelerator, model, train_loader, eval_loader, args)
     fit(accelerator, plan, tokenizer, [], args, data_args, workdir, {}, None)
+    return plan.efficiency
 
 
-def run_trainer(options: dict[str, Any], workdir: Path, start_clock: Any) -> None:
+def run_trainer(options: dict[str, Any], workdir: Path, start_clock: Any) -> str:
     import torch
     from transformers import (
         AutoModelForSeq2SeqLM,
@@ -225,6 +234,7 @@ def run_trainer(options: dict[str, Any], workdir: Path, start_clock: Any) -> Non
         use_cpu=options["device"] == "cpu",
         seed=42,
         disable_tqdm=True,
+        torch_compile=options["torch_compile"],
     )
     features = tokenize_examples(tokenizer, options["rows"], *options["lengths"])
     collator = DataCollatorForSeq2Seq(tokenizer, model=model, label_pad_token_id=-100)
@@ -232,6 +242,7 @@ def run_trainer(options: dict[str, Any], workdir: Path, start_clock: Any) -> Non
         model=model, args=targs, train_dataset=features, data_collator=collator, processing_class=tokenizer
     )
     trainer.train()
+    return ""
 
 
 def measure(options: dict[str, Any]) -> dict[str, Any]:
@@ -257,12 +268,25 @@ def measure(options: dict[str, Any]) -> dict[str, Any]:
     clocks: list[StepClock] = []
     with tempfile.TemporaryDirectory(prefix="llmft-loop-bench-") as workdir:
         runner = run_trainer if options["loop"] == "trainer" else run_ours
-        runner(options, Path(workdir), lambda model: clocks.append(StepClock(model, cuda)))
+        models: list[Any] = []
+
+        def start_clock(model: Any) -> None:
+            clocks.append(StepClock(model, cuda))
+            models.append(model)
+
+        efficiency = runner(options, Path(workdir), start_clock)
+        per_source, per_target = flops_per_token(models[0])  # the trained weights (LoRA: most frozen)
     peak = (torch.cuda.max_memory_allocated() if cuda else _peak_rss_bytes()) - before
     times = clocks[0].step_times(options["warmup_steps"])
     if len(times) < options["steps"]:
         raise RuntimeError(f"only {len(times)} timed steps (expected {options['steps']})")
-    return {"step_s": statistics.median(times[: options["steps"]]), "peak_bytes": peak}
+    step_s = statistics.median(times[: options["steps"]])
+    source, target = options["lengths"]
+    step_flops = options["batch_size"] * (source * per_source + target * per_target)  # every row: the same lengths
+    peak_per_second, _ = peak_flops(options["device"])
+    return {"step_s": step_s, "peak_bytes": peak, "efficiency": efficiency,
+            "tokens_per_s": options["batch_size"] * (source + target) / step_s, "tflops": step_flops / step_s / 1e12,
+            "mfu": step_flops / step_s / peak_per_second if peak_per_second else None}
 
 
 def run_isolated(options: dict[str, Any]) -> dict[str, Any]:
@@ -283,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", nargs="+", choices=["full", "lora"], default=["full", "lora"])
     parser.add_argument("--dialogues_per_row", type=int, default=None, help="default 4 (base), 1 (tiny)")
     parser.add_argument("--gradient_checkpointing", action="store_true")
+    parser.add_argument("--torch_compile", action="store_true", help="both loops compile the model (inductor)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (default: torch's choice)")
     parser.add_argument("--trainer_first", action="store_true", help="run the Trainer before our loop (order check)")
     parser.add_argument(
@@ -308,7 +333,8 @@ def main(argv: list[str] | None = None) -> int:
         rows, lengths = rows_of_one_length(AutoTokenizer.from_pretrained(model_dir), total_steps * args.batch_size,
                                            per_row)
         print(f"device: {device_description(device)}; {precision}"
-              + (", gradient checkpointing" if args.gradient_checkpointing else ""))
+              + (", gradient checkpointing" if args.gradient_checkpointing else "")
+              + (", torch.compile" if args.torch_compile else ""))
         print(f"model: {'flan-t5-base architecture' if args.model == 'base' else 'tiny T5'}, random weights; batch "
               f"{args.batch_size}; every row {lengths[0]} prompt + {lengths[1]} summary tokens; "
               f"{args.warmup_steps} warm-up + {steps} timed steps (median); AdamW, logging every {LOGGING_STEPS}")
@@ -320,10 +346,15 @@ def main(argv: list[str] | None = None) -> int:
                     "batch_size": args.batch_size, "steps": steps, "warmup_steps": args.warmup_steps,
                     "total_steps": total_steps, "rows": rows, "lengths": lengths, "model_dir": str(model_dir),
                     "gradient_checkpointing": args.gradient_checkpointing, "threads": args.threads,
+                    "torch_compile": args.torch_compile,
                 }
                 result = results[(method, loop)] = run_isolated(options)
+                mfu = f"MFU {100 * result['mfu']:5.1f}%" if result["mfu"] is not None else "MFU unknown"
                 print(f"{method:>4} {loop:>12}: step {result['step_s'] * 1000:8.1f} ms  "
-                      f"peak memory {result['peak_bytes'] / 2**30:6.2f} GiB", flush=True)
+                      f"peak memory {result['peak_bytes'] / 2**30:6.2f} GiB  {result['tokens_per_s']:8.0f} tokens/s  "
+                      f"{result['tflops']:7.2f} TFLOP/s  {mfu}", flush=True)
+                if result["efficiency"]:
+                    print(f"{'':>18} whole run, as train.py reports it: {result['efficiency']}", flush=True)
     summary = []
     for method in args.methods:
         ours, trainer = results[(method, "ours")], results[(method, "trainer")]
@@ -332,8 +363,9 @@ def main(argv: list[str] | None = None) -> int:
         verdict = "parity met" if time_ratio >= 1.0 and memory_ratio <= 1.0 else "parity MISSED"
         unfused = results.get((method, "ours-unfused"))
         before = f", fused/default AdamW step time {ours['step_s'] / unfused['step_s']:.2f}" if unfused else ""
+        mfu = f"MFU {100 * ours['mfu']:.1f}%" if ours["mfu"] is not None else "MFU unknown (no peak for this device)"
         summary.append(f"{method}: Trainer/ours step time {time_ratio:.2f}, ours/Trainer memory {memory_ratio:.2f} "
-                       f"({verdict}){before}")
+                       f"({verdict}){before}; ours {ours['tokens_per_s']:.0f} tokens/s, {mfu}")
     print(f"SUMMARY train_loop_vs_trainer {args.model} {device} {precision} batch {args.batch_size}: "
           + "; ".join(summary))
     return 0

@@ -85,6 +85,15 @@ class TrainArguments:
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "micro-batches per optimizer step"})
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping; 0 turns it off"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute activations to save memory"})
+    group_by_length: bool = field(
+        default=False, metadata={"help": "batch rows of similar length together: less padding (the real recipes)"}
+    )
+    torch_compile: bool = field(
+        default=False, metadata={"help": "compile the model's forward with torch.compile (same losses, faster steps)"}
+    )
+    torch_compile_backend: str = field(
+        default="inductor", metadata={"help": "torch.compile backend (inductor; aot_eager for a quick check)"}
+    )
     logging_steps: int = field(default=10, metadata={"help": "log the training loss every N steps"})
     eval_steps: int = field(default=500, metadata={"help": "evaluate on eval_split every N steps; 0: never"})
     eval_generate_samples: int = field(
@@ -151,6 +160,8 @@ OPERATIONAL_KEYS = frozenset(
         "hub_model_id",
         "hub_private",
         "hub_base_model_id",
+        "torch_compile",
+        "torch_compile_backend",
         "per_device_eval_batch_size",
         "max_eval_samples",
         "max_test_samples",

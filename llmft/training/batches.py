@@ -32,6 +32,46 @@ def tokenize_examples(
     ]
 
 
+class LengthGroupedBatches:
+    """Batches of rows of similar length, in an order drawn from (seed, epoch): less padding per batch.
+
+    Each epoch the rows are shuffled, cut into groups of `batch_size x group_batches` rows, each group sorted by
+    length (prompt + summary tokens) and cut into batches, and the batches shuffled again, so a batch's rows are
+    alike in length while the order of batches stays random. The transformers Trainer's `group_by_length`
+    does the same. The order depends only on the seed and the epoch (Accelerate calls `set_epoch`), so a
+    resumed run skips exactly the batches the stopped one trained on; under several processes Accelerate
+    hands each one every n-th batch.
+    """
+
+    def __init__(self, lengths: Sequence[int], batch_size: int, seed: int, group_batches: int = 50):
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.group_batches = group_batches
+        self.epoch = 0
+        self.sampler = self  # Accelerate's DataLoaderShard also calls `batch_sampler.sampler.set_epoch`
+        self.drop_last = False
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.batch_size)
+
+    def __iter__(self) -> Any:
+        import torch
+
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        order = torch.randperm(len(self.lengths), generator=generator).tolist()
+        group = self.batch_size * self.group_batches
+        batches = []
+        for start in range(0, len(order), group):
+            rows = sorted(order[start:start + group], key=lambda i: -self.lengths[i])
+            batches += [rows[i:i + self.batch_size] for i in range(0, len(rows), self.batch_size)]
+        for index in torch.randperm(len(batches), generator=generator).tolist():
+            yield batches[index]
+
+
 class Seq2SeqCollator:
     """Pads a micro-batch to its longest row: inputs with <pad>, labels with -100 (ignored by the loss)."""
 
@@ -61,6 +101,8 @@ def build_dataloaders(
 ) -> tuple[Any, Any]:
     """Shuffled training batches and in-order validation batches, padded per batch (not yet prepared).
 
+    With `args.group_by_length`, training batches hold rows of similar length (`LengthGroupedBatches`).
+
     Each loader has a generator of its own. A loader without one draws a number from the global RNG each
     time an iteration starts; a resumed run starts one where the stopped run did not (mid-epoch), which
     would shift every later dropout mask, and the resume would not be exact.
@@ -70,13 +112,19 @@ def build_dataloaders(
 
     lengths = (data_args.max_source_length, data_args.max_target_length)
     collate = Seq2SeqCollator(tokenizer.pad_token_id)
-    train = DataLoader(
-        tokenize_examples(tokenizer, train_rows, *lengths),
-        shuffle=True,
-        collate_fn=collate,
-        batch_size=args.per_device_train_batch_size,
-        generator=torch.Generator().manual_seed(args.seed),
-    )
+    features = tokenize_examples(tokenizer, train_rows, *lengths)
+    if args.group_by_length:
+        sizes = [len(row["input_ids"]) + len(row["labels"]) for row in features]
+        batches = LengthGroupedBatches(sizes, args.per_device_train_batch_size, args.seed)
+        train = DataLoader(features, batch_sampler=batches, collate_fn=collate)
+    else:
+        train = DataLoader(
+            features,
+            shuffle=True,
+            collate_fn=collate,
+            batch_size=args.per_device_train_batch_size,
+            generator=torch.Generator().manual_seed(args.seed),
+        )
     evaluation = DataLoader(
         tokenize_examples(tokenizer, eval_rows, *lengths),
         collate_fn=collate,

@@ -18,6 +18,7 @@ from llmft.data import DialogueExample
 from llmft.errors import ConfigError
 from llmft.training.arguments import DataArguments, TrainArguments
 from llmft.training.checkpoints import read_training_state, register_checkpoint_hooks, save_checkpoint
+from llmft.training.efficiency import ThroughputMeter
 from llmft.training.logs import MetricsLogger
 from llmft.training.validation import validation_metrics
 
@@ -36,6 +37,7 @@ class TrainingPlan:
     steps_per_epoch: int
     total_steps: int
     num_epochs: int
+    efficiency: str = ""  # `fit`'s closing line: tokens/s, padding, model FLOP/s, MFU (llmft.training.efficiency)
 
 
 def plan_training(
@@ -45,6 +47,8 @@ def plan_training(
     from transformers import get_scheduler
 
     optimizer = build_optimizer(model, args, fused=fused_adamw_supported(accelerator))
+    if args.torch_compile:  # in place: the state dict keeps its keys, so checkpoints and saved models are unchanged
+        model.compile(backend=args.torch_compile_backend)
     model, optimizer, train_loader = accelerator.prepare(model, optimizer, train_loader)
     eval_loader = accelerator.prepare(eval_loader)  # apart: DeepSpeed reads the micro-batch size from the first
     steps_per_epoch = math.ceil(len(train_loader) / args.gradient_accumulation_steps)
@@ -134,7 +138,11 @@ def fit(
     run_config: Mapping[str, Any],
     resume_from: Path | None = None,
 ) -> int:
-    """Train until `plan.total_steps`, resuming from `resume_from` if given; returns the last step."""
+    """Train until `plan.total_steps`, resuming from `resume_from` if given; returns the last step.
+
+    No host synchronisation per step: the loss and the token counts are summed on the device and read only
+    at a logging step (`.item()` there), so the host queues the next step while the device computes.
+    """
     import torch
     from tqdm.auto import tqdm
 
@@ -162,6 +170,7 @@ def fit(
     total_steps = plan.total_steps
     progress = tqdm(total=total_steps, initial=global_step, desc="train", disable=not accelerator.is_local_main_process)
     model.train()
+    meter = ThroughputMeter(accelerator, model)
     running_loss, running_batches = torch.zeros((), device=accelerator.device), 0
     for epoch in range(start_epoch, plan.num_epochs):
         if global_step >= total_steps:  # resumed from the last step: straight to saving and evaluation
@@ -170,6 +179,7 @@ def fit(
         batches = accelerator.skip_first_batches(train_loader, skip_batches) if skip_batches else train_loader
         batch_in_epoch, skip_batches = skip_batches, 0
         for batch in batches:
+            meter.add(batch)
             with accelerator.accumulate(model):
                 loss = model(**batch).loss
                 accelerator.backward(loss)
@@ -189,17 +199,19 @@ def fit(
             if global_step % args.logging_steps == 0 or global_step == total_steps:
                 mean_loss = accelerator.reduce(running_loss / running_batches, reduction="mean").item()
                 log.log(
-                    {"train/loss": mean_loss, "train/learning_rate": scheduler.get_last_lr()[0]},
+                    {"train/loss": mean_loss, "train/learning_rate": scheduler.get_last_lr()[0],
+                     **meter.metrics(meter.read())},
                     global_step,
                     fractional_epoch,
                 )
                 progress.set_postfix(loss=f"{mean_loss:.4f}")
                 running_loss, running_batches = torch.zeros((), device=accelerator.device), 0
             if args.eval_steps and global_step % args.eval_steps == 0:
-                metrics = validation_metrics(
-                    accelerator, model, tokenizer, plan.eval_loader, eval_rows, args, data_args
-                )
-                log.log(metrics, global_step, fractional_epoch)
+                with meter.pause():
+                    metrics = validation_metrics(
+                        accelerator, model, tokenizer, plan.eval_loader, eval_rows, args, data_args
+                    )
+                    log.log(metrics, global_step, fractional_epoch)
             if args.save_steps and global_step % args.save_steps == 0:
                 state = {
                     "global_step": global_step,
@@ -208,9 +220,13 @@ def fit(
                     "total_steps": total_steps,
                     "num_processes": accelerator.num_processes,
                 }
-                save_checkpoint(accelerator, output_dir, global_step, state, keep=args.save_total_limit)
+                with meter.pause():
+                    save_checkpoint(accelerator, output_dir, global_step, state, keep=args.save_total_limit)
             if global_step >= total_steps:
                 break
     progress.close()
     log.close()
+    meter.read()  # batches since the last logging step (none when it was the last step)
+    plan.efficiency = meter.report(accelerator.mixed_precision)
+    logger.info(plan.efficiency)
     return global_step

@@ -62,7 +62,7 @@ def conversation(bot: ShopBot, *turns: str) -> list[dict[str, str]]:
      ["Brightline Sport Neckband ($39.00, out of stock)", "Lumo Buds ($49.00)"], ["Lumo Buds Pro ANC", "Orbit Pods"]),
     ("How much is express shipping?", "policy", ["$14.95"], []),
     ("How many days do I have to return an item?", "policy", ["30 days"], []),
-    ("What warranty comes with the Pacer Glide?", "attribute", ["Pacer Glide", "6 months"], ["1 year"]),
+    ("What warranty comes with the Pacer Glide?", "attribute", ["Pacer Glide", "6-month warranty"], ["1 year"]),
     ("Is the Orbit Lite in stock?", "attribute", ["Orbit Lite is out of stock"], []),
     ("How much does the Fjell Solo Tarp Tent weigh?", "attribute", ["850 g"], []),
     ("Which is cheaper, the Orbit Pods or the Lumo Buds Pro ANC?", "comparison",

@@ -23,6 +23,7 @@ REFUSAL = ("I can only answer from this store's catalogue and documents: I can't
            "approve refunds or follow instructions sent in a chat message")
 _SECTIONS = {"warranty": r"warrant", "returns": r"return|refund", "shipping": r"ship|deliver", "size": r"spec|size"}
 _NEEDS_FIGURE = ("warranty", "returns", "shipping", "size")
+_OPINION = re.compile(r"review|testimonial|comment", re.I)  # shoppers' opinions are not the product's facts
 MAX_POLICY_CHUNKS = 200  # up to this many store-wide chunks are all read for a policy, not only those retrieved
 _YES_NO = re.compile(r"^(?:is|are|can|could|does|do|did|will|would|has|have|should)\b", re.I)
 _THING = re.compile(r"(?:sell|have|carry|stock|buy|get|looking for|need|want|find|order)\s+"
@@ -112,7 +113,8 @@ class _Draft:
             self.answer.assumption = (f"(The catalogue has {len(same_title)} products named {products[0].title}; "
                                       "this answers for each.)")
         for product in same_title:
-            self.attribute_of(product, self.ask.attribute or "detail")
+            for attribute in [self.ask.attribute or "detail", *self.ask.also]:
+                self.attribute_of(product, attribute)
         self.answer.products = [products[0].title]
 
     def attribute_of(self, product: Product, attribute: Attribute) -> Claim | None:
@@ -127,7 +129,7 @@ class _Draft:
 
     def from_documents(self, product: Product, attribute: Attribute) -> Claim | None:
         """The best sentence of the product's own documents, else of its description."""
-        documents = self.shop.documents_of(product)
+        documents = [d for d in self.shop.documents_of(product) if not _OPINION.search(d.heading)]
         candidates = [u for d in documents for u in units(d.text, d, _header(d.text))]
         pattern = _SECTIONS.get(attribute)
         if pattern:

@@ -52,6 +52,7 @@ class Unit:
     key: Any
     match: str = ""  # what is compared with the question when it is not the text itself (an FAQ's question)
     heading: str = ""  # the section it is in: compared too, and shown before a sentence that starts "It ..."
+    lead: bool = False  # the first sentence of its passage, which usually states the general rule
 
     @property
     def quoted(self) -> str:
@@ -91,7 +92,7 @@ def units(text: str, key: Any, header: str = "") -> list[Unit]:
         return found
     for paragraph in paragraphs:
         paragraph = _clean(paragraph)
-        if len(paragraph.split()) < 4 and not re.search(r"[\d:]", paragraph):
+        if (len(paragraph.split()) < 4 and not re.search(r"[\d:]", paragraph)) or (header and paragraph in header):
             continue  # a heading line ("Return Policy"), not an answer
         keys = list(_SPEC_KEY.finditer(paragraph))
         if len(keys) >= 2:  # a spec sheet: one unit per "Key: Value"
@@ -107,7 +108,7 @@ def units(text: str, key: Any, header: str = "") -> list[Unit]:
         for sentence in _SENTENCE_END.split(paragraph):
             sentence = sentence.strip()
             if len(sentence) >= 12 and not sentence.endswith(":"):
-                found.append(Unit(sentence[:MAX_UNIT_CHARS], key, heading=heading))
+                found.append(Unit(sentence[:MAX_UNIT_CHARS], key, heading=heading, lead=not found))
     return found
 
 
@@ -160,7 +161,7 @@ class SentencePicker:
             if "$" in unit.compared:
                 words.add("$")
             overlap = sum(1 for word in asked if word & words) / len(asked) if asked else 0.0
-            bonus = 0.15 if figures and has_figure(unit.text) else 0.0
+            bonus = (0.15 if figures and has_figure(unit.text) else 0.0) + (0.05 if unit.lead else 0.0)
             scores.append(float(cosine) + 0.5 * overlap + bonus)
         return scores
 

@@ -33,8 +33,8 @@ _ATTRIBUTES: tuple[tuple[Attribute, re.Pattern[str]], ...] = (
     ("stock", re.compile(r"\b(?:in stock|stock|available|availability|sold out|how many)\b")),
     ("rating", re.compile(r"\b(?:rating|rated|stars?|reviews?|reviewed)\b")),
     ("brand", re.compile(r"\b(?:brand|who makes|who made|made by|maker|manufactur\w*|makes it)\b")),
-    ("price", re.compile(r"\b(?:price\w*|cost\w*|how much (?:is|are|for|do|does)|pay|cheap\w*|expensive|"
-                         r"pricier|affordable|free)\b")),
+    ("price", re.compile(r"\b(?:price\w*|cost\w*|how much (?:is|are|r|for|do|does|would|will|the|a|an|it|they)|"
+                         r"how much'?s|pay|cheap\w*|expensive|pricier|affordable|free)\b|\bhow much\W*$")),
 )
 _COMPARE = re.compile(r"\b(?:compare\w*|comparison|vs\.?|versus|difference|better|cheaper|pricier|costs? (?:more|less)|"
                       r"more expensive|less expensive|lighter|heavier|longer|shorter|faster|slower|which (?:one|of)|"
@@ -52,9 +52,9 @@ _LIST = re.compile(r"^(?:which|show|list|any|do you (?:have|sell|carry|stock)|ha
 _ABOUT = re.compile(r"^(?:tell me (?:more )?about|what (?:is|are|about)|describe|show me|info\w* (?:on|about)|"
                     r"do you (?:have|sell|carry|stock)|have you got|i'?m (?:looking for|interested in)|"
                     r"i am (?:looking for|interested in)|i (?:want|need|like)|any|is there|are there)\b")
-_POLICY_WORDS = re.compile(r"\b(?:return\w*|refund\w*|ship\w*|deliver\w*|warrant\w*|pay\w*|payment|contact|phone|"
-                           r"email|price match|match prices|care\+?|instal+ments?|customs|parcel|order\w*|exchange\w*|"
-                           r"store|shop)\b")
+_POLICY_WORDS = re.compile(r"\b(?:return\w*|refund\w*|ship\w*|deliver\w*|warrant\w*|pay|paying|payment\w*|contact|"
+                           r"phone number|customer service|call you|e-?mail|price match|match prices|care\+?|"
+                           r"instal+ments?|customs|parcel|opening hours)\b")
 INJECTION = re.compile(r"ignore (?:all |your |the |any |my )?(?:previous |prior |above |earlier )?(?:instructions|"
                        r"rules|catalogue|catalog|prompt|data)|forget (?:your|all|the|about) (?:rules|instructions|"
                        r"prompt)|\bsystem\s*:|admin mode|developer mode|new (?:instruction|rule)s?\b|system prompt|"
@@ -71,11 +71,21 @@ class Ask:
     in_focus: bool = False  # the products come from the conversation, not the question
     injection: bool = False  # the message tries to give the bot rules; it is answered as data
     wants: Literal["lower", "higher"] | None = None  # what "wins" a comparison
+    also: list[Attribute] = field(default_factory=list)  # more attributes asked in the same question
 
 
 def attribute_of(text: str) -> Attribute | None:
     lowered = text.lower()
     return next((name for name, pattern in _ATTRIBUTES if pattern.search(lowered)), None)
+
+
+def attributes_of(text: str) -> list[Attribute]:
+    """Every attribute asked, in the question's order: "the price of the Orbit Pods and are they in stock?"."""
+    lowered = text.lower()
+    found = {name: match.start() for name, pattern in _ATTRIBUTES if (match := pattern.search(lowered))}
+    if "size" in found:  # "how much does it weigh" asks the weight, not the price
+        found.pop("price", None)
+    return sorted(found, key=found.__getitem__)
 
 
 def focus(turns: Sequence[tuple[str, str]], shop: Shop) -> list[Product]:
@@ -100,6 +110,24 @@ def _asks_more(lowered: str, products: list[Product]) -> bool:
     names = {w for p in products for w in re.findall(r"[a-z0-9]+", p.title.lower())}
     filler = {"the", "a", "an", "is", "it", "do", "you", "have", "please", "and", "what", "about", "how", "tell", "me"}
     return any(w not in names and w not in filler for w in re.findall(r"[a-z0-9]+", lowered))
+
+
+_LIST_WORDS = {"which", "what", "show", "list", "any", "do", "you", "have", "sell", "carry", "stock", "got", "are",
+               "there", "give", "me", "all", "your", "the", "a", "an", "of", "in", "some", "products", "product",
+               "items", "item", "things", "options", "kinds", "kind", "sort", "types", "from", "by", "made", "for",
+               "to", "offer", "available", "buy", "can", "i", "is", "we", "ones", "one", "and", "or", "please"}
+
+
+def _describes(lowered: str, shop: Shop) -> bool:
+    """Whether a question about a category also describes what is wanted ("waterproof backpacks"): then the
+    closest products by meaning answer it, not the whole category."""
+    names = shop.name_words()
+    words = re.findall(r"[a-z]+", lowered)
+    return any(w not in _LIST_WORDS and w not in names and _singular_word(w) not in names for w in words)
+
+
+def _singular_word(word: str) -> str:
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def read_question(question: str, turns: Sequence[tuple[str, str]], shop: Shop, constraints: Constraints,
@@ -138,11 +166,15 @@ def read_question(question: str, turns: Sequence[tuple[str, str]], shop: Shop, c
         about = _ABOUT.search(lowered) or not _asks_more(lowered, products)
         ask.kind = "attribute" if attribute or not about else "product"
         ask.attribute = attribute or (None if about else "detail")
+        ask.also = [a for a in attributes_of(lowered) if a != ask.attribute][:2]
         return ask
     if own.sort:
         ask.kind = "superlative"
-    elif own.filters_products or ((own.categories or own.brands) and _LIST.search(lowered)):
+    elif own.filters_products or ((own.categories or own.brands) and _LIST.search(lowered)
+                                  and not _describes(lowered, shop)):
         ask.kind = "list"
-    elif attribute in ("returns", "shipping", "warranty") or _POLICY_WORDS.search(lowered):
+    elif attribute in ("returns", "shipping", "warranty"):
+        ask.kind = "policy"
+    elif _POLICY_WORDS.search(lowered):
         ask.kind = "policy"
     return ask

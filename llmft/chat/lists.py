@@ -12,7 +12,7 @@ from typing import Any
 
 from llmft.chat.fields import Claim, days, field_claim, money, weight_in_grams
 from llmft.chat.intent import Ask
-from llmft.chat.shop import Product, Shop
+from llmft.chat.shop import Product, Shop, tokens
 from llmft.store import SearchResult
 from llmft.store.filters import Constraints, apply_constraints
 
@@ -107,6 +107,11 @@ class ListAnswers:
         else:
             ranked = self._products(constraints)
             scope = " ".join(w for w in (noun(constraints, plural=False), limits(constraints)) if w)
+            if not constraints.categories:  # "the cheapest jacket": the products whose title says what was asked
+                named = [p for p in ranked if _title_words(p) & _asked_words(draft.question)]
+                if named:
+                    asked = " ".join(sorted(_title_words(named[0]) & _asked_words(draft.question)))
+                    ranked, scope = named, " ".join(w for w in (asked, limits(constraints)) if w)
         if not ranked:
             draft.add(Claim(f"No {noun(constraints)} {limits(constraints)} in the catalogue".replace("  ", " ")), "")
             return
@@ -117,7 +122,8 @@ class ListAnswers:
         keep = [top.title, money(top.price or 0)]
         draft.add(Claim(text, keep), self.cite(top, f"{word} {scope}"))
         draft.answer.products = [top.title]
-        if ask.attribute not in (None, "price", "rating"):  # "the warranty of the cheapest laptop": then its warranty
+        filtered = ask.attribute == "stock" and constraints.in_stock  # "in stock" was a filter, not a question
+        if ask.attribute not in (None, "price", "rating") and not filtered:  # "the cheapest laptop's warranty"
             draft.attribute_of(top, ask.attribute)
 
     def compare(self, draft: Any, ask: Ask) -> None:
@@ -170,6 +176,23 @@ class ListAnswers:
         if key == "price" and "differen" in draft.question.lower():
             text += f"; the difference is {money(abs(values[0] - values[1]))}"
         draft.add(Claim(text, keep), "")
+
+
+_GENERIC_WORDS = {"product", "item", "thing", "one", "option", "the", "a", "an", "your", "you", "sell", "have", "what",
+                  "which", "is", "are", "cheapest", "best", "most", "expensive", "rated", "least", "lowest", "highest",
+                  "top", "price", "priced", "in", "stock", "do", "of"}
+
+
+def _singular_token(word: str) -> str:
+    return _singular(word) if len(word) > 3 else word
+
+
+def _title_words(product: Product) -> set[str]:
+    return {_singular_token(w) for w in tokens(product.title)} - _GENERIC_WORDS
+
+
+def _asked_words(question: str) -> set[str]:
+    return {_singular_token(w) for w in tokens(question)} - _GENERIC_WORDS
 
 
 def _comparable(claim: Claim | None, attribute: str | None) -> float | None:

@@ -21,6 +21,7 @@ _STOP = {"the", "a", "an", "and", "or", "of", "for", "with", "in", "on", "to", "
          "do", "you", "i", "me", "what", "which", "how", "much", "does", "are", "be", "can", "this", "that", "one",
          "ones"}
 MIN_COVERAGE = 0.6  # share of a title's weight (idf) a question must contain for the title to count as named
+MIN_COVERAGE_OWN_WORD = 0.3  # ... or this share, when one of the words is the title's own ("Dell XPS")
 
 
 def tokens(text: str) -> list[str]:
@@ -102,6 +103,7 @@ class Shop:
     _idf: dict[str, float] = field(default_factory=dict)
     _title_tokens: list[list[str]] = field(default_factory=list)
     _brand_tokens: set[str] = field(default_factory=set)
+    _frequency: dict[str, int] = field(default_factory=dict)  # title word -> how many titles have it
     _category_tokens: set[str] = field(default_factory=set)
 
     @classmethod
@@ -131,6 +133,7 @@ class Shop:
     def _index_titles(self) -> None:
         self._title_tokens = [[_plural_free(t) for t in tokens(p.title)] for p in self.products]
         frequency = Counter(t for title in self._title_tokens for t in set(title))
+        self._frequency = dict(frequency)
         n = max(len(self.products), 1)
         self._idf = {t: math.log(1 + n / c) for t, c in frequency.items()}
         self._brand_tokens = {_plural_free(t) for b in self.brands for t in tokens(b)}
@@ -163,14 +166,19 @@ class Shop:
             if not matched:
                 continue
             weight = sum(self._idf.get(t, 0.0) for t in set(title) if t not in _STOP) or 1.0
-            coverage = sum(self._idf.get(t, 0.0) for t in matched) / weight
-            if coverage < MIN_COVERAGE or matched <= self._brand_tokens or matched <= self._category_tokens:
+            mass = sum(self._idf.get(t, 0.0) for t in matched)
+            coverage = mass / weight
+            if matched <= self._brand_tokens or matched <= self._category_tokens:
                 continue  # "Apple products" names a brand, "most expensive sleeping bag" a category
-            scored.append((coverage, len(matched), self._position(words, matched), product, matched))
-        scored.sort(key=lambda s: (-s[0], -s[1], s[2]))
+            own_word = any(self._frequency.get(t) == 1 and t not in self._brand_tokens | self._category_tokens
+                           for t in matched)  # "Jordan", "XPS": a word no other title has
+            if coverage < MIN_COVERAGE and not (own_word and coverage >= MIN_COVERAGE_OWN_WORD):
+                continue
+            scored.append((mass, coverage, self._position(words, matched), product, matched))
+        scored.sort(key=lambda s: (-round(s[0], 6), -s[1], s[2]))  # most of the question's words, then coverage
         chosen: list[tuple[Product, set[str]]] = []
         claimed: set[str] = set()
-        for coverage, _, _, product, matched in scored:
+        for _, coverage, _, product, matched in scored:
             if matched <= claimed and coverage < 1.0:
                 continue
             if any(matched <= other and product.title.lower() != p.title.lower() for p, other in chosen):
@@ -183,6 +191,14 @@ class Shop:
     @staticmethod
     def _position(words: list[str], matched: set[str]) -> int:
         return min((i for i, w in enumerate(words) if w in matched), default=len(words))
+
+    def name_words(self) -> set[str]:
+        """The words of the store's brand and category names (and their everyday synonyms' words)."""
+        from llmft.store.filters import Vocabulary
+
+        phrases = Vocabulary.from_products(p.meta for p in self.products).phrases
+        return set(self._brand_tokens) | set(self._category_tokens) | {w for phrase, _, _ in phrases
+                                                                       for w in tokens(phrase)}
 
     def mentioned_in(self, text: str) -> list[Product]:
         """Products whose whole title appears in the text (an answer the bot gave), in order of appearance."""

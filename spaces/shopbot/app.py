@@ -44,7 +44,8 @@ REWRITE = SETTINGS.rewrite == "llm" or (SETTINGS.rewrite == "auto" and BACKEND.k
 # (the embedded one may be restarting), and a failure's notice names the backend.
 BOT = ShopBot(KB, BACKEND.chat_model(SETTINGS.max_tokens), BACKEND, rewrite_with_model=REWRITE)
 EXAMPLES = ["What is the cheapest phone?", "Headphones under $100?", "How many days do I have to return an item?",
-            "How much is express shipping?", "Compare the Pacer Run 2 and the Pacer Trail Solar", "Do you sell bicycles?"]
+            "How much is express shipping?", "Compare the Pacer Run 2 and the Pacer Trail Solar",
+            "Do you sell bicycles?"]
 
 
 # --- endpoint functions: their parameter names are the API's -----------------------------------------

@@ -79,7 +79,7 @@ def _cut(text: str, spans: list[tuple[int, int]], first: int, last: int) -> int:
         return text[spans[index - 1][1]:spans[index][0]]
 
     for boundary in (lambda i: "\n" in gap(i),
-                     lambda i: bool(gap(i)) and text[spans[i - 1][1] - 1] in ".!?:",
+                     lambda i: bool(gap(i)) and text[spans[i - 1][1] - 1] in ".!?",
                      lambda i: bool(gap(i))):
         for index in range(min(last, len(spans) - 1), floor - 1, -1):
             if boundary(index):

@@ -25,6 +25,7 @@ from tests.support.require import require
 from tests.support.screenshots import (
     ask_shopbot,
     compare_prompts,
+    evaluate_summarizer,
     save_screenshot,
     screenshot_dir,
     summarize_all,
@@ -62,7 +63,7 @@ def apps(tiny_models, tmp_path_factory):
         "prompting": dict(base, LLMFT_BASE_MODEL=str(tiny_models.base), LLMFT_DATASET=str(dataset),
                           HF_HOME=str(root / "prompting" / "hf")),
         "summarizer": dict(base, LLMFT_SUMMARIZER_BASE=str(tiny_models.base),
-                           LLMFT_FULL_MODEL=str(build_tiny_t5(root / "full", seed=5)),
+                           LLMFT_FULL_MODEL=str(_writes_only(build_tiny_t5(root / "full", seed=5), "2")),
                            LLMFT_LORA_ADAPTERS=str(tiny_models.lora),
                            LLMFT_DATASET=str(write_jsonl(SUMMARIZER_ROWS, root / "test.jsonl")),
                            LLMFT_SUMMARY_TOKENS="10", HF_HOME=str(root / "summarizer" / "hf")),
@@ -70,6 +71,20 @@ def apps(tiny_models, tmp_path_factory):
     }
     with running_apps({name: (SPACES / name / "app.py", env) for name, env in envs.items()}, root) as apps:
         yield apps
+
+
+def _writes_only(model: Path, token: str) -> Path:
+    """Make a tiny model write nothing but `token` (its generation config suppresses every other token but the
+    end): its summary is then "2222222222", a number no dialogue here states, flagged whatever the weights."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model)
+    keep = {tokenizer.convert_tokens_to_ids(token), tokenizer.eos_token_id}
+    config_path = model / "generation_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    config["suppress_tokens"] = [i for i in range(len(tokenizer)) if i not in keep]
+    config_path.write_text(json.dumps(config), encoding="utf-8")
+    return model
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +144,49 @@ def test_summarizer_summarises_with_every_variant_and_rouge_per_variant(apps, sh
         for line in ("full - base", "lora-1 - base"):
             expect(improvements.get_by_role("gridcell", name=line, exact=True)).to_be_visible()
         expect(page.locator(".sentence").first).to_be_visible()  # the LoRA summary's evidence
+        _flagged_spans_are_highlighted(page, table)
         save_screenshot(page, shots / "summarizer.png")
+        evaluate_summarizer(page, n_dialogues=3)
+        evaluation = page.get_by_role("grid", name=re.compile("Mean ROUGE")).last
+        for line in ("full - base", "lora-1 - base"):  # each difference with its interval
+            row = evaluation.get_by_role("row").filter(has=page.get_by_role("gridcell", name=line, exact=True))
+            expect(row).to_contain_text(re.compile(r"[+-]\d+\.\d \[[+-]\d+\.\d, [+-]\d+\.\d\]"))
+        save_screenshot(page, shots / "summarizer-evaluate.png")
         assert watched.errors == []
+
+
+def _flagged_spans_are_highlighted(page, table) -> None:
+    """Each variant's line under the table: its count, and each unsupported fact a coloured <mark> inside that
+    variant's summary. The full model writes only "2" (`_writes_only`), so at least its line has a mark."""
+    from playwright.sync_api import expect
+
+    from llmft.faithfulness.render import COLOURS
+
+    lines = page.locator("#unsupported-facts p.facts")
+    expect(lines).to_have_count(len(VARIANTS))
+    flagged = 0
+    for index in range(len(VARIANTS)):
+        line = lines.nth(index)
+        variant = line.locator("b").first.inner_text()
+        marks = line.locator("mark")
+        count = marks.count()
+        shown = re.search(r"⚠️ (\d+) unsupported|✅ none flagged", line.inner_text())
+        assert shown, line.inner_text()
+        assert int(shown.group(1) or 0) == count, line.inner_text()
+        summary = table.get_by_role("row").filter(
+            has=page.get_by_role("gridcell", name=variant, exact=True)).first.inner_text()
+        for m in range(count):
+            mark = marks.nth(m)
+            kind = mark.get_attribute("title").split(":")[0]
+            assert mark.inner_text() in summary, (mark.inner_text(), summary)
+            background = mark.evaluate("m => getComputedStyle(m).backgroundColor")
+            red, green, blue = (int(COLOURS[kind][i:i + 2], 16) for i in (1, 3, 5))
+            assert background == f"rgb({red}, {green}, {blue})", (kind, background)
+        flagged += bool(count)
+    assert flagged >= 1
+    full = lines.filter(has_text="full (").locator("mark")
+    expect(full.first).to_have_text(re.compile(r"^2+$"))
+    expect(full.first).to_have_attribute("title", re.compile("^number: the dialogue never states"))
 
 
 def test_shopbot_answers_with_its_sources(apps, shots):

@@ -8,11 +8,12 @@ the browser tests (tests/test_browser.py) and the README's pictures.
 Without --url each app is started offline behind the tests' network guard: the Prompting and Summarizer Spaces
 on a `python -m llmft.demo build` folder (--demo, default outputs/demo; built or brought up to date first), the
 Shopbot on the demo store and the local SmolLM2 model. The pictures go to spaces/<name>/screenshot.png
-(--out-dir to change).
+(--out-dir to change); the Summarizer's Evaluate tab to spaces/summarizer/screenshot-evaluate.png.
 The browser may reach 127.0.0.1 only. Needs Debian's chromium at /usr/bin/chromium.
 
 In code: `watched_page(url)` opens a page and records console errors and uncaught page errors;
-`compare_prompts`, `summarize_all`, `ask_shopbot` drive the flows; `save_screenshot` writes the full page.
+`compare_prompts`, `summarize_all`, `evaluate_summarizer`, `ask_shopbot` drive the flows; `save_screenshot` writes
+the full page.
 """
 
 from __future__ import annotations
@@ -185,6 +186,21 @@ def summarize_all(page: Any, example_id: str | None = None, explain_variant: str
         expect(page.locator(".sentence").first).to_be_visible()
 
 
+def evaluate_summarizer(page: Any, n_dialogues: int) -> None:
+    """Summarizer Space, Evaluate tab: the first N test dialogues through every variant; returns when the table
+    of mean ROUGE (with each 'X - base' row's interval) shows. The picture is taken on this tab."""
+    from playwright.sync_api import expect
+
+    page.get_by_role("tab", name="Evaluate").click()
+    count = page.get_by_label("number input for N test dialogues")
+    count.fill(str(n_dialogues))
+    count.press("Enter")
+    page.get_by_role("button", name="Evaluate", exact=True).click()
+    _wait_for_result(page, timeout_ms=600_000)
+    table = page.get_by_role("grid", name=re.compile("Mean ROUGE")).last
+    expect(table.get_by_role("columnheader", name=re.compile("95% interval"))).to_be_visible()
+
+
 def ask_shopbot(page: Any, question: str) -> None:
     """Shopbot Space: type a question, press Enter, and wait for the final (checked) answer and its sources."""
     from playwright.sync_api import expect
@@ -230,6 +246,10 @@ def photograph(space: str, url: str, out: Path, args: argparse.Namespace) -> Pat
             compare_prompts(watched.page, example_id=args.example_id, max_new_tokens=args.max_new_tokens)
         elif space == "summarizer":
             summarize_all(watched.page, example_id=args.example_id, explain_variant=args.explain)
+            save_screenshot(watched.page, out)
+            # The Evaluate tab's table: each variant's share of flagged summaries, each 'X - base' its interval.
+            evaluate_summarizer(watched.page, args.evaluate_dialogues)
+            out = out.with_name(f"{out.stem}-evaluate.png")
         else:
             ask_shopbot(watched.page, args.question)
         save_screenshot(watched.page, out)
@@ -249,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--example-id", help="test dialogue to show (default: random / the first)")
     parser.add_argument("--max-new-tokens", type=int, default=24, help="Prompting: tokens per summary")
     parser.add_argument("--explain", default="lora-1", help="Summarizer: variant whose summary is explained")
+    parser.add_argument("--evaluate-dialogues", type=int, default=10,
+                        help="Summarizer: test dialogues on the Evaluate tab (<summarizer>-evaluate.png)")
     parser.add_argument("--question", default="Compare the Pacer Run 2 and the Pacer Trail Solar",
                         help="Shopbot: the question")
     args = parser.parse_args(argv)

@@ -98,7 +98,7 @@ class _Draft:
     def run(self) -> Answer:
         ask = self.ask
         handler = {"attribute": self.attribute, "product": self.product, "comparison": self.comparison,
-                   "list": self.list, "superlative": self.superlative, "policy": self.policy}[ask.kind]
+                   "list": self.listing, "superlative": self.superlative, "policy": self.policy}[ask.kind]
         handler()
         if not self.answer.claims:
             self.not_sold()
@@ -129,11 +129,12 @@ class _Draft:
 
     def from_documents(self, product: Product, attribute: Attribute) -> Claim | None:
         """The best sentence of the product's own documents, else of its description."""
-        documents = [d for d in self.shop.documents_of(product) if not _OPINION.search(d.heading)]
-        candidates = [u for d in documents for u in units(d.text, d, _header(d.text))]
+        documents = self.shop.documents_of(product)
+        candidates = [u for d in documents for u in units(d.text, d, _header(d.text))
+                      if not _OPINION.search(u.heading or d.heading)]
         pattern = _SECTIONS.get(attribute)
         if pattern:
-            in_section = [u for u in candidates if re.search(pattern, u.key.heading, re.I)]
+            in_section = [u for u in candidates if re.search(pattern, u.heading or u.key.heading, re.I)]
             candidates = in_section or ([] if attribute != "size" else candidates)
         if attribute in _NEEDS_FIGURE:
             candidates = [u for u in candidates if has_figure(u.text)] or candidates
@@ -262,7 +263,7 @@ class _Draft:
     def comparison(self) -> None:
         self.lists.compare(self, self.ask)
 
-    def list(self) -> None:
+    def listing(self) -> None:
         self.lists.listing(self, self.ask, self.result)
 
     def superlative(self) -> None:

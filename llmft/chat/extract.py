@@ -76,13 +76,27 @@ def has_figure(text: str) -> bool:
 
 
 def units(text: str, key: Any, header: str = "") -> list[Unit]:
-    """The quotable units of a chunk: FAQ pairs, spec pairs, else sentences. `header` (the chunk's heading line,
-    which search saw) is dropped from the text."""
+    """The quotable units of a chunk, section by section: FAQ pairs, spec pairs, else sentences. `header` (the
+    chunk's heading line, which search saw) is dropped from the text, and names the sections a chunk that merged
+    small sections holds ("... > Technical Specs | Return Policy | FAQ")."""
     body = text[len(header):] if header and text.startswith(header) else text
-    heading = header.rsplit(" > ", 1)[-1].split(" | ")[-1].strip() if header else ""
-    paragraphs = [p for p in re.split(r"\n\s*\n|\n", body) if p.strip()]
+    names = [part.rsplit(" > ", 1)[-1].strip() for part in header.split(" | ")] if header else []
+    sections: list[tuple[str, list[str]]] = [(names[-1] if len(names) == 1 else (names[0] if names else ""), [])]
+    for paragraph in (p.strip() for p in re.split(r"\n\s*\n|\n", body) if p.strip()):
+        clean = _clean(paragraph)
+        if clean.rstrip(":") in names:  # a merged chunk's next section starts here
+            sections.append((clean.rstrip(":"), []))
+        elif not (header and clean.rstrip(",.;: ") in header):  # the header again, or the document's title line
+            sections[-1][1].append(paragraph)
     found: list[Unit] = []
-    faq_text = " ".join(p.strip() for p in paragraphs)
+    for heading, paragraphs in sections:
+        found += _section_units(paragraphs, key, heading)
+    return found
+
+
+def _section_units(paragraphs: list[str], key: Any, heading: str) -> list[Unit]:
+    found: list[Unit] = []
+    faq_text = " ".join(paragraphs)
     pairs = list(_FAQ.finditer(faq_text))
     numbered = faq_text.lstrip().startswith(tuple(f"{n})" for n in range(1, 30)))
     if (pairs and numbered) or len(pairs) >= 2:
@@ -90,12 +104,11 @@ def units(text: str, key: Any, header: str = "") -> list[Unit]:
             question, answer = _clean(pair.group(1)), _clean(pair.group(2))
             found.append(Unit(answer[:MAX_UNIT_CHARS], key, match=f"{question} {answer}", heading=heading))
         return found
-    for paragraph in paragraphs:
-        paragraph = _clean(paragraph)
-        if (len(paragraph.split()) < 4 and not re.search(r"[\d:]", paragraph)) or (header and paragraph in header):
+    for paragraph in (_clean(p) for p in paragraphs):
+        if len(paragraph.split()) < 4 and not re.search(r"[\d:]", paragraph):
             continue  # a heading line ("Return Policy"), not an answer
         keys = list(_SPEC_KEY.finditer(paragraph))
-        if len(keys) >= 2:  # a spec sheet: one unit per "Key: Value"
+        if len(keys) >= 2 or (keys and keys[0].start() == 0 and len(paragraph.split()) <= 8):  # "Key: Value"s
             for this, following in zip(keys, [*keys[1:], None], strict=True):
                 end = following.start() if following else len(paragraph)
                 pair = paragraph[this.start():end].strip()

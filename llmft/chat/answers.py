@@ -21,7 +21,7 @@ from llmft.store import SearchResult
 
 REFUSAL = ("I can only answer from this store's catalogue and documents: I can't change prices, give discounts, "
            "approve refunds or follow instructions sent in a chat message")
-_SECTIONS = {"warranty": r"warrant", "returns": r"return|refund", "shipping": r"ship|deliver", "size": r"spec|size"}
+_SECTIONS = {"warranty": r"warrant", "returns": r"return|refund", "shipping": r"ship|deliver"}
 _NEEDS_FIGURE = ("warranty", "returns", "shipping", "size")
 _OPINION = re.compile(r"review|testimonial|comment", re.I)  # shoppers' opinions are not the product's facts
 MAX_POLICY_CHUNKS = 200  # up to this many store-wide chunks are all read for a policy, not only those retrieved
@@ -114,8 +114,16 @@ class _Draft:
                                       "this answers for each.)")
         for product in same_title:
             for attribute in [self.ask.attribute or "detail", *self.ask.also]:
-                self.attribute_of(product, attribute)
+                if self.attribute_of(product, attribute) is None:
+                    self.not_listed(product, attribute)
         self.answer.products = [products[0].title]
+
+    def not_listed(self, product: Product, attribute: Attribute) -> None:
+        """An attribute the store's data does not give: say so, and what it does give (the price)."""
+        price = money(product.price) if product.price is not None else "no listed price"
+        words = attribute.replace("_", " ")
+        self.add(Claim(f"The store's data does not list a {words} for the {product.title}; it costs {price}",
+                       [product.title, price]), self.cite_product(product, "named in the question"))
 
     def attribute_of(self, product: Product, attribute: Attribute) -> Claim | None:
         claim = field_claim(product, attribute) if attribute != "detail" else None
@@ -135,7 +143,7 @@ class _Draft:
         pattern = _SECTIONS.get(attribute)
         if pattern:
             in_section = [u for u in candidates if re.search(pattern, u.heading or u.key.heading, re.I)]
-            candidates = in_section or ([] if attribute != "size" else candidates)
+            candidates = in_section
         if attribute in _NEEDS_FIGURE:
             candidates = [u for u in candidates if has_figure(u.text)] or candidates
         description = str(product.meta.get("description") or "")
@@ -145,7 +153,10 @@ class _Draft:
         names = set(tokens(" ".join([product.title, *(p.title for p in self.ask.products)])))
         best = self.picker.best(self.question, candidates, ignore=names, figures=attribute in _NEEDS_FIGURE)[0]
         best, note = self.one_case(best, candidates)
-        text = best.quoted if product.title.lower() in best.text.lower() else f"The {product.title}: {best.quoted}"
+        quoted = best.quoted
+        if not _YES_NO.match(self.question):  # an FAQ's "Yes, ..." answers its own question, not this one
+            quoted = re.sub(r"^(?:yes|no)[,.!]\s+(\w)", lambda m: m.group(1).upper(), quoted, flags=re.I)
+        text = quoted if product.title.lower() in best.text.lower() else f"The {product.title}: {quoted}"
         claim = Claim(text.rstrip("."), [product.title, *figures(best.text)], _polarity(self.question, best.text))
         marker = (self.cite_product(product, "its description") if isinstance(best.key, Product)
                   else self.cite_document(best.key, f"the {product.title} document, section {best.key.heading}"))

@@ -7,6 +7,7 @@ comparison of two products on the attribute asked (with the winner computed, nev
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -115,6 +116,14 @@ class ListAnswers:
         if not ranked:
             draft.add(Claim(f"No {noun(constraints)} {limits(constraints)} in the catalogue".replace("  ", " ")), "")
             return
+        if (count := _count(draft.question)) > 1:  # "the two cheapest tents": the first few, in order
+            shown = [self._item(p, _SORT_WORDS.get(constraints.sort or "", "")) for p in ranked[:count]]
+            listed = ", ".join(shown[:-1]) + " and " + shown[-1] if len(shown) > 1 else shown[0]
+            word = _SORT_WORDS.get(constraints.sort or "", "first")
+            draft.add(Claim(f"The {len(shown)} {word} {noun(constraints)}: {listed}",
+                            [p.title for p in ranked[:count]]), "")
+            draft.answer.products = [p.title for p in ranked[:count]]
+            return
         top, word = ranked[0], _SORT_WORDS.get(constraints.sort or "", "first")
         detail = (f"rated {float(top.meta.get('rating') or 0):g} out of 5, at {money(top.price or 0)}"
                   if constraints.sort == "rating_desc" else f"at {money(top.price or 0)}")
@@ -193,6 +202,16 @@ def _title_words(product: Product) -> set[str]:
 
 def _asked_words(question: str) -> set[str]:
     return {_singular_token(w) for w in tokens(question)} - _GENERIC_WORDS
+
+
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
+
+
+def _count(question: str) -> int:
+    """How many the question asks for: "the two cheapest", "3 best rated"; 1 when it does not say."""
+    match = re.search(r"\b(two|three|four|five|[2-5])\s+(?:cheapest|most|best|least|highest|lowest|top)\b",
+                      question.lower())
+    return _COUNTS[match.group(1)] if match else 1
 
 
 def _comparable(claim: Claim | None, attribute: str | None) -> float | None:

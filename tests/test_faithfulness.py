@@ -59,6 +59,22 @@ def test_a_negation_the_dialogue_contradicts_either_way():
     assert flagged("#Person1# wants a table near the door.") == [("negation", "wants")]
 
 
+REPORT = """#Person1#: Did you finish the report?
+#Person2#: Yes, I finished it last night and sent it to the manager.
+#Person1#: Great. Can you come to the meeting tomorrow?
+#Person2#: I can't, I have a dentist appointment. My tooth hurts."""
+
+
+def test_a_negation_is_compared_by_its_verb_and_object_in_any_form():
+    # The dialogue says these without a negation ("finished", "sent", "hurts"): a summary denying them is flagged.
+    assert flagged("#Person2# hasn't finished the report.", REPORT) == [("negation", "hasn't finished")]
+    assert flagged("#Person2# never sent the report to the manager.", REPORT) == [("negation", "never sent")]
+    assert flagged("#Person2#'s tooth doesn't hurt.", REPORT) == [("negation", "doesn't hurt")]
+    # Denied in the dialogue: a question answered "I can't" supports the summary's "can't".
+    assert flagged("#Person2# can't come to the meeting tomorrow because of a dentist appointment.", REPORT) == []
+    assert flagged("#Person2# finished the report and sent it to the manager.", REPORT) == []
+
+
 def test_questions_state_nothing_and_other_speakers_are_other_people():
     dialogue = "#Person1#: Do you want tea?\n#Person2#: No. Do you like it?\n#Person1#: I like it a lot."
     assert flagged("#Person2# doesn't want tea.", dialogue) == []  # the only "want" is a question

@@ -9,7 +9,8 @@ lemmas are its own and those of its objects and complements ("doesn't want a tab
 table, door; light verbs such as have, get, make and stop words aside). A dialogue sentence states one of them
 when it has any form of it ("bought" for "buy") or shares its first five letters ("decision" for "decide").
 Flagged: the dialogue has a sentence stating part of it without a negation, and no sentence with a negation
-(n't, not, never, no, nothing, ...), nor a question answered "no", states at least half of it. A paraphrased
+(n't, not, never, no, nothing, ...) has at least half of it within 8 words after the negation, nor does a
+question answered "no" or "I can't ..." state half of it. A paraphrased
 denial ("I'd rather stay home" for "doesn't want to go") is therefore a false alarm, and a negation of something
 the dialogue never mentions in the same words ("isn't hungry" for "I've just eaten") is not seen.
 
@@ -47,6 +48,8 @@ CONTENT_POS = ("NOUN", "PROPN", "VERB", "ADJ", "ADV", "NUM")
 NOT_CONTENT = ("nsubj", "nsubjpass", "neg", "punct", "mark", "cc", "conj", "advcl", "parataxis", "expl", "aux",
                "auxpass", "ccomp", "relcl")
 STEM = 5
+NEGATION_REACH = 8  # words after "not"/"never"/... that it denies: about a clause (bench: 5 -> 12 words moved
+# negation recall 0.635 -> 0.623 and false alarms 6.2% -> 6.0%)
 UNASSERTED = ("xcomp", "pcomp", "pobj", "acl", "amod", "csubj", "advcl", "relcl", "prep", "compound")
 CONTRACTION = re.compile(r"\b(\w+) ' ?(t|s|re|ve|ll|d|m)\b", re.IGNORECASE)  # DialogSum's "don ' t", "I ' Ve"
 
@@ -55,6 +58,7 @@ class Sentence(NamedTuple):
     words: frozenset[str]
     question: bool
     negated: bool
+    denied: frozenset[str]  # the words in reach of its negation
 
 
 def normalise(text: str) -> str:
@@ -183,9 +187,17 @@ def _sentences(dialogue: str) -> tuple[Sentence, ...]:
             if not sentence.strip():
                 continue
             question = sentence.rstrip().endswith("?")
-            # "Do you want tea?" answered "No." denies what the question asks
-            negated = bool(NEGATION_CUE.search(sentence)) or (question and bool(NEGATIVE_REPLY.match(reply)))
-            found.append(Sentence(frozenset(WORDS.findall(sentence.lower())), question, negated))
+            # "Do you want tea?" answered "No." or "I can't, ..." denies what the question asks
+            answer = SENTENCE_END.split(reply.strip(), maxsplit=1)[0]
+            words = WORDS.findall(normalise(sentence).lower())
+            if question and (NEGATIVE_REPLY.match(answer) or NEGATION_CUE.search(answer)):
+                denied = frozenset(words)
+            else:  # the words a negation can reach: "nobody knows it, so I'll move it" denies no moving
+                cues = [m.end() for m in NEGATION_CUE.finditer(normalise(sentence).lower())]
+                denied = frozenset(w for cue in cues
+                                   for w in WORDS.findall(normalise(sentence).lower()[cue:])[:NEGATION_REACH])
+            found.append(Sentence(frozenset(words), question, bool(NEGATION_CUE.search(sentence)) or bool(denied),
+                                  denied))
     return tuple(found)
 
 
@@ -229,7 +241,7 @@ def negated_without_support(token: Any, dialogue: str, irregular: dict[str, tupl
     affirmed = 0
     for sentence in _sentences(dialogue):
         shared = sum(1 for lemma in lemmas if _said(lemma, sentence.words, irregular))
-        if sentence.negated and shared >= needed:
+        if sentence.negated and sum(1 for lemma in lemmas if _said(lemma, sentence.denied, irregular)) >= needed:
             return 0
         affirmed += bool(shared) and not sentence.negated and not sentence.question
     return affirmed

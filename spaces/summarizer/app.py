@@ -272,9 +272,9 @@ with gr.Blocks(title="FLAN-T5 summarizer: original vs full vs LoRA", delete_cach
                 n_box = gr.Slider(1, SETTINGS.max_eval_dialogues, value=min(10, SETTINGS.max_eval_dialogues), step=1,
                                   label="N test dialogues", scale=3)
                 evaluate_button = gr.Button("Evaluate", variant="primary", scale=1)
-            with gr.Row():
-                evaluate_comparison = gr.Dataframe(label=f"Mean ROUGE ({ROUGE_SCALE})", interactive=False)
-                evaluate_chart = gr.Plot(label="Mean ROUGE per variant")
+            # Full width: the intervals and the share of flagged summaries are the last columns.
+            evaluate_comparison = gr.Dataframe(label=f"Mean ROUGE ({ROUGE_SCALE})", interactive=False)
+            evaluate_chart = gr.Plot(label="Mean ROUGE per variant")
             evaluate_download = gr.File(label="Every summary and score (CSV)")
             with gr.Accordion("Summary as JSON", open=False):
                 evaluate_json = gr.JSON(label="Evaluation summary")

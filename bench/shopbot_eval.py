@@ -105,12 +105,15 @@ def report(backend: str, rows: list[dict[str, Any]]) -> dict[str, float]:
     for row in rows:
         by_kind[row["kind"]].append(row)
     print(f"\nbackend: {backend}")
-    print(f"{'kind':<12} {'n':>3} {'right':>6} {'checked-but-wrong':>18} {'replaced':>9}")
+    print(f"{'kind':<12} {'n':>3} {'right':>6} {'checked-but-wrong':>18} {'replaced':>9} {'first word p50/p90':>19}")
     for kind, group in [*by_kind.items(), ("all", rows)]:
         n = len(group)
+        times = sorted(r["first_word_s"] for r in group if r["first_word_s"] is not None)
+        median = statistics.median(times) if times else float("nan")
         print(f"{kind:<12} {n:>3} {sum(r['right'] for r in group) / n:>6.2f} "
               f"{sum(r['checked_wrong'] for r in group) / n:>18.2f} "
-              f"{sum(r['status'] == 'replaced' for r in group) / n:>9.2f}")
+              f"{sum(r['status'] == 'replaced' for r in group) / n:>9.2f} "
+              f"{f'{median:.2f} / {quantile(times, 0.9):.2f} s':>19}")
     times = sorted(r["first_word_s"] for r in rows if r["first_word_s"] is not None)
     p50, p90 = (statistics.median(times) if times else float("nan")), quantile(times, 0.9)
     statuses = {s: sum(r["status"] == s for r in rows) for s in dict.fromkeys(r["status"] for r in rows)}

@@ -1,23 +1,20 @@
 """Sentence-transformers embeddings for the store: loaded once per process, batched, normalised.
 
-Two backends compute the same vectors (mean pooling, normalised):
+Two backends compute the same vectors (mean pooling, normalised); `Embedder.backend` names the one that runs:
 
-- `onnx-int8` (the default on a CPU): the model's transformer exported once to ONNX and quantized to int8
-  (dynamic, per channel, the matrix products only), run by ONNX Runtime. The export is made on first use and
-  cached on disk beside the model (`<model>/onnx/model_qint8.onnx`, or under `~/.cache/llmft/onnx/` when the
-  model's folder is read-only); nothing is downloaded. sentence-transformers' own `backend="onnx"` needs
-  optimum-onnx, whose releases require transformers < 4.58 (this project pins 5.x), so the export is done here
-  with the same tools optimum uses underneath: `torch.onnx.export` and `onnxruntime.quantization`.
-  Activations are quantized per batch at run time, so a text's vector moves slightly with its batch mates
-  (cosine >= 0.99 between a text embedded alone and in a batch of 64; 0.989 and up to the fp32 vectors).
-- `torch`: the SentenceTransformer itself (bfloat16 where the CPU computes it natively, see `resolve_dtype`).
-  It is the fallback whenever ONNX cannot run (no onnxruntime, a Hub id rather than a local folder, pooling
-  other than mean, a GPU, an export that fails), and `LLMFT_EMBEDDING_BACKEND=torch` chooses it.
+- `onnx-int8` (the default on a CPU): the transformer exported once to ONNX, fused and quantized to int8 (the
+  matrix products, per channel), run by ONNX Runtime; the export is made on first use and cached beside the model
+  (`<model>/onnx/model_qint8.onnx`; `~/.cache/llmft/onnx/` if that folder is read-only), never downloaded.
+  sentence-transformers' own `backend="onnx"` needs optimum-onnx, whose releases require transformers < 4.58
+  (this project pins 5.x), so the export uses the tools optimum runs underneath: `torch.onnx.export`, ONNX
+  Runtime's transformer optimizer and `onnxruntime.quantization`. Activations are quantized per batch at run
+  time: a text's vector moves slightly with its batch mates (cosine >= 0.99 alone vs in a batch of 64).
+- `torch`: the SentenceTransformer itself (bfloat16 where the CPU computes it natively, see `resolve_dtype`), the
+  fallback whenever ONNX cannot run (no onnxruntime, a Hub id, pooling other than mean, a GPU, a failed export);
+  `LLMFT_EMBEDDING_BACKEND=torch` chooses it.
 
-`Embedder.backend` names the one that runs; the ingestion summary prints it. `Embedder` is a LangChain
-`Embeddings`, so `langchain_chroma.Chroma(embedding_function=Embedder(...))` and the chatbot's chains can use the
-same object the store ingests with. Chroma itself is always handed vectors, never asked to embed: its default
-embedding function downloads a model at run time.
+`Embedder` is a LangChain `Embeddings`, so LangChain's Chroma and chains can use the object the store ingests
+with. Chroma itself is always handed vectors, never asked to embed (its default function downloads a model).
 """
 
 from __future__ import annotations

@@ -139,9 +139,10 @@ def _evaluation_section(scores: CardScores | None, method: str) -> str:
 
 UNSUPPORTED_NOTE = (
     "A summary has an unsupported fact when it states a number (digits, number words, times, dates, money), a name "
-    "(a person, place or organisation found by spaCy's English NER, or a `#PersonN#` tag) or a negation that its "
-    "dialogue does not support (`llmft.faithfulness`: rules, not a model; lower is better, and 0 is no proof of "
-    "faithfulness)."
+    "(a person, place or organisation found by spaCy's English NER, or a `#PersonN#` tag) that its dialogue never "
+    "states, or a negation its dialogue contradicts (it negates what dialogue sentences state in the same words and "
+    "never negate, or affirms what the dialogue only negates); `llmft.faithfulness`: rules, not a model; lower is "
+    "better, and 0 is no proof of faithfulness."
 )
 
 

@@ -30,6 +30,7 @@ class Source:
     price: float | None = None
     file: str | None = None
     section: str | None = None
+    similarity: float | None = None  # the search's cosine similarity, on `/sources` cards
 
     @classmethod
     def of_product(cls, product: Product, reason: str) -> Source:
@@ -51,9 +52,10 @@ class Source:
         if hit.kind == "product":
             price = meta.get("price")
             return cls("product", str(meta.get("product_id")), str(meta.get("title")), hit.text, hit.citation,
-                       hit.reason, float(price) if price is not None else None)
+                       hit.reason, float(price) if price is not None else None, similarity=hit.similarity)
         return cls("document", hit.id, str(meta.get("file")), hit.text[:MAX_PASSAGE_CHARS], hit.citation, hit.reason,
-                   file=str(meta.get("file")), section=str(meta.get("heading") or meta.get("section") or ""))
+                   file=str(meta.get("file")), section=str(meta.get("heading") or meta.get("section") or ""),
+                   similarity=hit.similarity)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

@@ -74,19 +74,19 @@ class _Draft:
         self.lists = ListAnswers(shop, self.cite_product)
 
     # --- citations ---------------------------------------------------------------------------------------
-    def cite_product(self, product: Product, reason: str) -> str:
-        for n, source in enumerate(self.answer.sources, start=1):
-            if source.kind == "product" and source.id == product.id:
+    def cite(self, source: Source) -> str:
+        """The marker of a source: its number if the answer cites it already, else the next one."""
+        for n, cited in enumerate(self.answer.sources, start=1):
+            if (cited.kind, cited.id) == (source.kind, source.id):
                 return f"[{n}]"
-        self.answer.sources.append(Source.of_product(product, reason))
+        self.answer.sources.append(source)
         return f"[{len(self.answer.sources)}]"
 
+    def cite_product(self, product: Product, reason: str) -> str:
+        return self.cite(Source.of_product(product, reason))
+
     def cite_document(self, document: Document, reason: str) -> str:
-        for n, source in enumerate(self.answer.sources, start=1):
-            if source.kind == "document" and source.id == document.record_id:
-                return f"[{n}]"
-        self.answer.sources.append(Source.of_document(document, reason))
-        return f"[{len(self.answer.sources)}]"
+        return self.cite(Source.of_document(document, reason))
 
     def add(self, claim: Claim, marker: str) -> None:
         claim.text = f"{claim.text} {marker}".strip()

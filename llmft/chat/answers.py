@@ -44,7 +44,7 @@ class Answer:
         sentences = [c.text for c in self.claims]
         if self.assumption:
             sentences.append(self.assumption)
-        return " ".join(s if s.endswith((".", "!", "?")) else s + "." for s in sentences)
+        return " ".join(s if s.rstrip(")").endswith((".", "!", "?")) else s + "." for s in sentences)
 
     @property
     def keep(self) -> list[str]:

@@ -49,7 +49,7 @@ _CHEAPER_ONES = re.compile(r"\b(?:cheaper|less expensive|more affordable)\s+(?:o
 _LIST = re.compile(r"^(?:which|show|list|any|do you (?:have|sell|carry|stock)|have you got|are there|give me)\b|"
                    r"\b(?:options|all your|what kinds?|what \w+(?: \w+)? (?:do you|are there))\b")
 # A question about the product as a whole; any other question about a named product asks for a detail of it.
-_ABOUT = re.compile(r"^(?:tell me (?:more )?about|what (?:is|are|about)|describe|show me|info\w* (?:on|about)|"
+_ABOUT = re.compile(r"^(?:tell me (?:more )?about|what about|describe|show me|info\w* (?:on|about)|"
                     r"do you (?:have|sell|carry|stock)|have you got|i'?m (?:looking for|interested in)|"
                     r"i am (?:looking for|interested in)|i (?:want|need|like)|any|is there|are there)\b")
 _POLICY_WORDS = re.compile(r"\b(?:return\w*|refund\w*|ship\w*|deliver\w*|warrant\w*|pay|paying|payment\w*|contact|"

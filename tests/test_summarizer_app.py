@@ -16,9 +16,11 @@ from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
 
 from llmft.data import DialogueExample, write_jsonl
 from llmft.faithfulness import unsupported_facts
+from llmft.feedback import read_rows
 from llmft.hub import push_folder
 from llmft.metrics import score_one
 from llmft.models import GenerationSettings, generate, load_model
@@ -81,6 +83,7 @@ def world(tiny_models, tmp_path_factory):
             LLMFT_BATCH_MAX_ROWS="5",
             LLMFT_MAX_EVAL="4",
             LLMFT_SUMMARY_TOKENS=str(TOKENS),
+            LLMFT_FEEDBACK_DIR=str(root / "votes"),
         )
         app = wait_until_ready(launch_app(APP, env, log_path=root / "app" / "app.log"), timeout=150)
         try:
@@ -120,11 +123,26 @@ def _summaries(client: Client, dialogue: str, variants: list[str] | None = None,
 
 def test_named_endpoints(client):
     api = client.view_api(print_info=False, return_format="dict")
-    assert {"/summarize", "/summarize_batch", "/explain", "/evaluate", "/load_example", "/models"} <= set(
+    assert {"/summarize", "/summarize_batch", "/explain", "/evaluate", "/load_example", "/models", "/vote"} <= set(
         api["named_endpoints"]
     )
     params = [p["parameter_name"] for p in api["named_endpoints"]["/summarize"]["parameters"]]
     assert params[:3] == ["dialogue", "reference", "variants"]
+
+
+def test_a_vote_on_a_variants_summary_is_one_row(client, world):
+    example = world["examples"][0]
+    result = client.predict(dialogue=example.dialogue, variants=["lora-1"], api_name="/summarize")[0]
+    note = client.predict(example.dialogue, result, "lora-1", "down", "misses the date", 24, api_name="/vote")
+    assert note.startswith("Thanks: your 👎 on lora-1 was recorded.") and "local folder" in note
+    [row] = read_rows(world["root"] / "votes")
+    [chosen] = result["results"]
+    assert (row["app"], row["vote"], row["variant"], row["comment"]) == ("summarizer", "down", "lora-1",
+                                                                          "misses the date")
+    assert (row["dialogue"], row["summary"], row["model"]) == (example.dialogue, chosen["summary"], chosen["source"])
+    assert row["settings"] == {"max_new_tokens": 24} and "session_hash" not in row
+    with pytest.raises(AppError, match="Summarize first, then vote"):
+        client.predict(example.dialogue, result, "full", "up", "", 24, api_name="/vote")
 
 
 def test_each_variant_gives_what_its_model_gives_on_its_own_and_rouge_per_variant(client, world, expected):

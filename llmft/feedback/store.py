@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from llmft.apps.errors import redact
-from llmft.errors import ConfigError, LlmftError
+from llmft.errors import LlmftError
 from llmft.feedback.settings import FeedbackSettings
 
 logger = logging.getLogger(__name__)
@@ -105,10 +105,6 @@ class FeedbackStore:
         self._connected = threading.Event()
         if not self.enabled:
             return
-        try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-        except OSError as err:
-            raise ConfigError(f"LLMFT_FEEDBACK_DIR={self.folder}: cannot create the folder ({err.strerror}).") from None
         if self.settings.dataset and not self.settings.token:
             self.hub_problem = "no token (set LLMFT_FEEDBACK_TOKEN or HF_TOKEN, with write access)"
             logger.warning("feedback stays local in %s: %s", self.folder, self.hub_problem)
@@ -199,7 +195,14 @@ class FeedbackStore:
                                 "Nothing was recorded.")
         scheduler = self.scheduler
         with self._lock, (scheduler.lock if scheduler is not None else nullcontext()):
-            with self.path.open("ab") as handle:
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)  # at the first vote: an app start writes nothing
+                handle = self.path.open("ab")
+            except OSError as err:
+                logger.error("feedback: cannot write to %s (%s)", self.folder, err.strerror)
+                raise FeedbackError("Your vote could not be saved: the Space cannot write its feedback folder "
+                                    "(LLMFT_FEEDBACK_DIR). Nothing was recorded.") from None
+            with handle:
                 handle.write(line)
                 handle.flush()
                 os.fsync(handle.fileno())

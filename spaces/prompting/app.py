@@ -30,6 +30,8 @@ from llmft.apps.demo_note import demo_note  # noqa: E402
 from llmft.apps.errors import gradio_errors, user_message  # noqa: E402
 from llmft.errors import LlmftError  # noqa: E402
 from llmft.faithfulness import METHOD  # noqa: E402
+from llmft.feedback import FeedbackStore  # noqa: E402
+from llmft.feedback.rows import comparison_fields  # noqa: E402
 from llmft.prompting import (  # noqa: E402
     FIELD_LABELS,
     MAX_SHOTS,
@@ -49,6 +51,7 @@ COLUMNS = ("A", "B", "C")
 DEFAULT_COLUMNS = {"A": (0, "first", 0), "B": (1, "first", 0), "C": (2, "similar", 0)}
 STRATEGIES = [("first-k", "first"), ("random (seeded)", "random"), ("most similar (embeddings)", "similar")]
 DECODINGS = [("greedy", "greedy"), ("beam search", "beam"), ("sampling", "sample")]
+FEEDBACK = FeedbackStore()  # LLMFT_FEEDBACK*: votes to a local folder, pushed to a Hub dataset when one is set
 DEFAULT_MODEL_NOTE = demo_note([SETTINGS.base_model])  # the embedded demo model says what it is
 
 
@@ -156,6 +159,14 @@ def evaluate(
         gr.Warning(warning)
     table = pd.DataFrame(result.table(), columns=Evaluation.SUMMARY_HEADERS)
     return result.to_dict(), table, result.chart(), str(csv_path), result.notes_markdown()
+
+
+@gradio_errors
+def vote(dialogue: str, result: dict | None, best: str = "A", comment: str = "") -> str:
+    """Record which column (A, B or C) of `result` (/compare's JSON) of `dialogue` is best, with an optional
+    comment; returns where it went."""
+    FEEDBACK.record("prompting", "best", comparison_fields(dialogue, result, best), comment)
+    return f"Thanks: your vote for column {best} was recorded. {FEEDBACK.where()}"
 
 
 @gradio_errors
@@ -274,6 +285,12 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
                                 gr.Textbox(label=f"{name}: prompt", lines=12, interactive=False, buttons=["copy"])
                             )
             gr.Markdown(f"<small>Highlighted in each column's details: {METHOD}</small>")
+            if FEEDBACK.enabled:  # LLMFT_FEEDBACK=0: no vote, no word about feedback
+                with gr.Row(equal_height=True):
+                    best_box = Radio(list(COLUMNS), value="A", label="Which column is best?", scale=1)
+                    best_comment_box = gr.Textbox(label="Comment (optional)", max_length=1000, scale=3)
+                    best_button = gr.Button("Send vote", scale=1)
+                best_note = gr.Markdown(FEEDBACK.where(), elem_id="compare-vote-note")
             compare_chart = gr.Plot(label=f"ROUGE per column ({ROUGE_SCALE})")
             compare_table = gr.Dataframe(label=f"Columns compared ({ROUGE_SCALE})", interactive=False)
             with gr.Accordion("Result as JSON (what the API returns first)", open=False):
@@ -316,6 +333,14 @@ with gr.Blocks(title="Prompting FLAN-T5", delete_cache=(3600, 3600)) as demo:
         concurrency_id="model",
         concurrency_limit=SETTINGS.concurrency,
     )
+    if FEEDBACK.enabled:
+        best_button.click(
+            vote,
+            inputs=[dialogue_box, compare_json, best_box, best_comment_box],
+            outputs=[best_note],
+            api_name="vote",
+            queue=False,  # a line in a file: never waits behind a generation
+        )
     example_box.input(
         load_example,
         inputs=[example_box, topic_box],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import sys
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,8 @@ from llmft.apps.settings import AppSettings  # noqa: E402
 from llmft.chat import ChatSettings, ShopBot, resolve_backend  # noqa: E402
 from llmft.chat.render import reply_markdown, sources_html  # noqa: E402
 from llmft.errors import LlmftError, StoreError  # noqa: E402
+from llmft.feedback import FeedbackStore  # noqa: E402
+from llmft.feedback.rows import shopbot_fields  # noqa: E402
 from llmft.store import KnowledgeBase  # noqa: E402
 from llmft.store.catalogue import CATALOGUE_SUFFIXES  # noqa: E402
 from llmft.store.documents import DOCUMENT_SUFFIXES  # noqa: E402
@@ -46,6 +49,20 @@ BOT = ShopBot(KB, BACKEND.chat_model(SETTINGS.max_tokens), BACKEND, rewrite_with
 EXAMPLES = ["What is the cheapest phone?", "Headphones under $100?", "How many days do I have to return an item?",
             "How much is express shipping?", "Compare the Pacer Run 2 and the Pacer Trail Solar",
             "Do you sell bicycles?"]
+FEEDBACK = FeedbackStore()  # LLMFT_FEEDBACK*: votes to a local folder, pushed to a Hub dataset when one is set
+# The last answers' status, backend and sources by their text, so a vote on an answer records them (bounded;
+# an answer the server no longer knows, e.g. after a restart, is recorded with status 'unknown').
+_REPLIES: OrderedDict[str, dict[str, Any]] = OrderedDict()
+_MAX_REPLIES = 2000
+
+
+def _remember(reply: Any) -> None:
+    details = reply.to_dict()
+    for text in (reply_markdown(reply), reply.text):
+        _REPLIES[text.strip()] = details
+        _REPLIES.move_to_end(text.strip())
+    while len(_REPLIES) > _MAX_REPLIES:
+        _REPLIES.popitem(last=False)
 
 
 # --- endpoint functions: their parameter names are the API's -----------------------------------------
@@ -54,8 +71,11 @@ EXAMPLES = ["What is the cheapest phone?", "Headphones under $100?", "How many d
 def chat(message: str, history: list[dict[str, Any]] | None = None) -> Any:
     """Stream the answer to `message` (markdown), with its sources as HTML; the last pair is the checked answer."""
     try:
+        reply = None
         for reply in BOT.stream(message, history or []):
             yield reply_markdown(reply), sources_html(reply)
+        if reply is not None:
+            _remember(reply)
     except LlmftError as err:  # a generator: gradio_errors cannot wrap it, so the same conversion here
         raise gr.Error(user_message(err), print_exception=False) from err
 
@@ -63,7 +83,9 @@ def chat(message: str, history: list[dict[str, Any]] | None = None) -> Any:
 @gradio_errors
 def answer(message: str, history: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The checked answer with its sources, status, backend and notices, as JSON (no streaming)."""
-    return BOT.answer(message, history or []).to_dict()
+    reply = BOT.answer(message, history or [])
+    _remember(reply)
+    return reply.to_dict()
 
 
 @gradio_errors
@@ -78,6 +100,38 @@ def backend() -> str:
     if state.state in ("answering", "unchecked") or BACKEND.kind == "none":  # "none": the label says why
         return BACKEND.label
     return f"{BACKEND.label} · {state.describe()}"
+
+
+@gradio_errors
+def vote(question: str, answer: str, vote: str = "down", comment: str = "") -> str:
+    """Record a vote ("up" or "down") on an answer to `question`, with an optional comment; returns where it went.
+    The answer's status, backend and sources are recorded when this server gave the answer."""
+    if vote not in ("up", "down"):
+        raise gr.Error(f"A vote on an answer is 'up' or 'down', not {str(vote)[:40]!r}.", print_exception=False)
+    FEEDBACK.record("shopbot", vote, shopbot_fields(question, answer, _REPLIES.get((answer or "").strip())), comment)
+    return f"Thanks: your {'👍' if vote == 'up' else '👎'} was recorded. {FEEDBACK.where()}"
+
+
+def _text_of(content: Any) -> str:
+    """A chat message's text: a string, or Gradio's list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(_text_of(part) for part in content)
+    if isinstance(content, dict):
+        return str(content.get("text") or content.get("content") or "")
+    return ""
+
+
+def vote_on_message(history: list[dict[str, Any]] | None, comment: str, data: gr.LikeData) -> Any:
+    """The thumbs under an answer: its question is the visitor's message before it."""
+    if data.liked not in (True, False):  # a vote taken back: the row already written stays
+        return "Your earlier vote stays recorded; a new one adds a row.", gr.skip()
+    history = history or []
+    index = data.index if isinstance(data.index, int) else data.index[0]
+    answer_text = _text_of(history[index].get("content")) if 0 <= index < len(history) else _text_of(data.value)
+    question = next((_text_of(m.get("content")) for m in reversed(history[:index]) if m.get("role") == "user"), "")
+    return vote(question, answer_text, "up" if data.liked else "down", comment), ""
 
 
 def index_statistics() -> dict[str, Any]:
@@ -128,6 +182,13 @@ with gr.Blocks(title="Shopbot: grounded shopping chat") as demo:
             chatbot = gr.Chatbot(elem_id="shop-chat", label="Shopbot", height=420)
             gr.ChatInterface(chat, chatbot=chatbot, additional_outputs=[sources_box], examples=EXAMPLES,
                              api_name="chat", run_examples_on_click=True, cache_examples=False, fill_height=False)
+            if FEEDBACK.enabled:  # LLMFT_FEEDBACK=0: no thumbs, no comment box, no word about feedback
+                with gr.Row():
+                    comment_box = gr.Textbox(label="Comment (optional, sent with your next 👍/👎 on an answer)",
+                                             max_length=1000, elem_id="shop-comment", scale=3)
+                    vote_note = gr.Markdown(FEEDBACK.where(), elem_id="shop-vote-note")
+                chatbot.like(vote_on_message, [chatbot, comment_box], [vote_note, comment_box],
+                             api_visibility="private", queue=False)
             gr.Markdown("### Sources of the last answer")
             sources_box.render()
         if SETTINGS.admin_password:  # no password setting: no admin tab at all
@@ -150,9 +211,15 @@ with gr.Blocks(title="Shopbot: grounded shopping chat") as demo:
         answer_button = gr.Button()
         sources_button = gr.Button()
         backend_button = gr.Button()
+        if FEEDBACK.enabled:
+            vote_inputs = [gr.Textbox(), gr.Textbox(), gr.Textbox(), gr.Textbox()]
+            vote_text = gr.Textbox()
+            vote_button = gr.Button()
     answer_button.click(answer, [question_box, history_json], answer_json, api_name="answer")
     sources_button.click(sources, question_box, sources_json, api_name="sources", queue=False)
     backend_button.click(backend, None, backend_text, api_name="backend", queue=False)
+    if FEEDBACK.enabled:
+        vote_button.click(vote, vote_inputs, vote_text, api_name="vote", queue=False)
 
 
 # The settings every Space shares: LLMFT_MAX_QUEUE requests wait (more are refused with "Queue is full"; Gradio's

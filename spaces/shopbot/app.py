@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hmac
 import sys
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
@@ -54,15 +55,22 @@ FEEDBACK = FeedbackStore()  # LLMFT_FEEDBACK*: votes to a local folder, pushed t
 # an answer the server no longer knows, e.g. after a restart, is recorded with status 'unknown').
 _REPLIES: OrderedDict[str, dict[str, Any]] = OrderedDict()
 _MAX_REPLIES = 2000
+_REPLIES_LOCK = threading.Lock()  # answers finish in several worker threads at once
 
 
 def _remember(reply: Any) -> None:
     details = reply.to_dict()
-    for text in (reply_markdown(reply), reply.text):
-        _REPLIES[text.strip()] = details
-        _REPLIES.move_to_end(text.strip())
-    while len(_REPLIES) > _MAX_REPLIES:
-        _REPLIES.popitem(last=False)
+    with _REPLIES_LOCK:
+        for text in (reply_markdown(reply).strip(), reply.text.strip()):
+            _REPLIES[text] = details
+            _REPLIES.move_to_end(text)
+        while len(_REPLIES) > _MAX_REPLIES:
+            _REPLIES.popitem(last=False)
+
+
+def _recalled(answer: str) -> dict[str, Any] | None:
+    with _REPLIES_LOCK:
+        return _REPLIES.get((answer or "").strip())
 
 
 # --- endpoint functions: their parameter names are the API's -----------------------------------------
@@ -108,7 +116,7 @@ def vote(question: str, answer: str, vote: str = "down", comment: str = "") -> s
     The answer's status, backend and sources are recorded when this server gave the answer."""
     if vote not in ("up", "down"):
         raise gr.Error(f"A vote on an answer is 'up' or 'down', not {str(vote)[:40]!r}.", print_exception=False)
-    FEEDBACK.record("shopbot", vote, shopbot_fields(question, answer, _REPLIES.get((answer or "").strip())), comment)
+    FEEDBACK.record("shopbot", vote, shopbot_fields(question, answer, _recalled(answer)), comment)
     return f"Thanks: your {'👍' if vote == 'up' else '👎'} was recorded. {FEEDBACK.where()}"
 
 

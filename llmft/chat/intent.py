@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from llmft.chat.shop import Product, Shop
+from llmft.chat.shop import Product, Shop, singular
 from llmft.store.filters import Constraints
 
 AskKind = Literal["product", "attribute", "list", "superlative", "policy", "comparison", "not_sold"]
@@ -123,11 +123,7 @@ def _describes(lowered: str, shop: Shop) -> bool:
     closest products by meaning answer it, not the whole category."""
     names = shop.name_words()
     words = re.findall(r"[a-z]+", lowered)
-    return any(w not in _LIST_WORDS and w not in names and _singular_word(w) not in names for w in words)
-
-
-def _singular_word(word: str) -> str:
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
+    return any(w not in _LIST_WORDS and w not in names and singular(w) not in names for w in words)
 
 
 def read_question(question: str, turns: Sequence[tuple[str, str]], shop: Shop, constraints: Constraints,

@@ -13,7 +13,7 @@ from typing import Any
 
 from llmft.chat.fields import Claim, days, field_claim, money, weight_in_grams
 from llmft.chat.intent import Ask
-from llmft.chat.shop import Product, Shop, tokens
+from llmft.chat.shop import Product, Shop, singular, tokens
 from llmft.store import SearchResult
 from llmft.store.filters import Constraints, apply_constraints
 
@@ -21,18 +21,12 @@ MAX_LISTED = 6
 _SORT_WORDS = {"price_asc": "cheapest", "price_desc": "most expensive", "rating_desc": "best rated"}
 
 
-def _singular(word: str) -> str:
-    for plural, single in (("ches", "ch"), ("shes", "sh"), ("xes", "x"), ("ies", "y")):
-        if word.endswith(plural):
-            return word[: -len(plural)] + single
-    return word[:-1] if word.endswith("s") and not word.endswith(("ss", "headphones")) else word
-
-
 def noun(constraints: Constraints, plural: bool = True) -> str:
     if len(constraints.categories) != 1:
         return "products" if plural else "product"
     words = constraints.categories[0].replace("-", " ").replace("_", " ").lower()
-    return words if plural else " ".join([*words.split()[:-1], _singular(words.split()[-1])])
+    last = words.split()[-1]
+    return words if plural or last == "headphones" else " ".join([*words.split()[:-1], singular(last)])
 
 
 def limits(constraints: Constraints) -> str:
@@ -192,16 +186,12 @@ _GENERIC_WORDS = {"product", "item", "thing", "one", "option", "the", "a", "an",
                   "top", "price", "priced", "in", "stock", "do", "of"}
 
 
-def _singular_token(word: str) -> str:
-    return _singular(word) if len(word) > 3 else word
-
-
 def _title_words(product: Product) -> set[str]:
-    return {_singular_token(w) for w in tokens(product.title)} - _GENERIC_WORDS
+    return {singular(w) for w in tokens(product.title)} - _GENERIC_WORDS
 
 
 def _asked_words(question: str) -> set[str]:
-    return {_singular_token(w) for w in tokens(question)} - _GENERIC_WORDS
+    return {singular(w) for w in tokens(question)} - _GENERIC_WORDS
 
 
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}

@@ -28,7 +28,7 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower().replace("\u2019", "'"))
 
 
-def _plural_free(token: str) -> str:
+def singular(token: str) -> str:
     """"boxes" -> "box", "batteries" -> "battery", "tents" -> "tent": enough to match a title's words."""
     for plural, single in (("ches", "ch"), ("shes", "sh"), ("xes", "x"), ("ies", "y")):
         if token.endswith(plural) and len(token) > len(plural) + 1:
@@ -131,13 +131,13 @@ class Shop:
         return shop
 
     def _index_titles(self) -> None:
-        self._title_tokens = [[_plural_free(t) for t in tokens(p.title)] for p in self.products]
+        self._title_tokens = [[singular(t) for t in tokens(p.title)] for p in self.products]
         frequency = Counter(t for title in self._title_tokens for t in set(title))
         self._frequency = dict(frequency)
         n = max(len(self.products), 1)
         self._idf = {t: math.log(1 + n / c) for t, c in frequency.items()}
-        self._brand_tokens = {_plural_free(t) for b in self.brands for t in tokens(b)}
-        self._category_tokens = {_plural_free(t) for p in self.products for t in tokens(p.category.replace("-", " "))}
+        self._brand_tokens = {singular(t) for b in self.brands for t in tokens(b)}
+        self._category_tokens = {singular(t) for p in self.products for t in tokens(p.category.replace("-", " "))}
 
     def _owner(self, chunks: Sequence[Document]) -> Product | None:
         """The product a document is about: the one whose whole title its first line (its title) names."""
@@ -157,7 +157,7 @@ class Shop:
         A title is claimed by its words: when two titles match, the one that matches more of the text's words wins
         ("Selfie Stick Monopod" over "Monopod"), and one whose matched words are all a brand name ("Apple" the
         grocery in "Apple products") or all claimed already does not count."""
-        words = [_plural_free(t) for t in tokens(text)]
+        words = [singular(t) for t in tokens(text)]
         present = set(words)
         whole = {p.id for p in self.mentioned_in(text)}  # "Orbit One" typed out in full counts its "One" too
         scored = []

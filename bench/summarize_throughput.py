@@ -42,9 +42,9 @@ if str(REPO_ROOT) not in sys.path:
 import torch  # noqa: E402
 
 from llmft.data import load_dialogues  # noqa: E402
+from llmft.demo.tiny import build_tokenizer, synthetic_dialogues  # noqa: E402
 from llmft.models import GenerationSettings, LoadedModel, generate  # noqa: E402
 from llmft.prompts import fit_prompt  # noqa: E402
-from llmft.tiny import build_tokenizer, synthetic_dialogues  # noqa: E402
 
 logger = logging.getLogger("bench")
 PATHS = ("naive", "fp32", "bf16", "ct2")

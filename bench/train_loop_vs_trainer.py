@@ -64,7 +64,7 @@ def write_model(folder: Path, kind: str, seed: int = 0) -> Path:
     import torch
     from transformers import T5Config, T5ForConditionalGeneration
 
-    from llmft.tiny import _corpus, build_tiny_t5, build_tokenizer, synthetic_dialogues
+    from llmft.demo.tiny import _corpus, build_tiny_t5, build_tokenizer, synthetic_dialogues
 
     if kind == "tiny":
         return build_tiny_t5(folder, synthetic_dialogues(200, seed=seed), seed=seed, quiet_special_tokens=False)
@@ -83,7 +83,7 @@ def write_model(folder: Path, kind: str, seed: int = 0) -> Path:
 def training_rows(count: int, per_row: int) -> list[Any]:
     """`count` DialogSum-shaped rows, each `per_row` synthetic dialogues (and their summaries) joined."""
     from llmft.data import DialogueExample
-    from llmft.tiny import synthetic_dialogues
+    from llmft.demo.tiny import synthetic_dialogues
 
     parts = synthetic_dialogues(count * per_row, seed=1)
     rows = []

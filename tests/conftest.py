@@ -86,7 +86,7 @@ class TinyModels:
 
 @pytest.fixture(scope="session")
 def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
-    from llmft.tiny import build_tiny_lora, build_tiny_t5
+    from llmft.demo.tiny import build_tiny_lora, build_tiny_t5
 
     root = tmp_path_factory.mktemp("tiny-models")
     base = build_tiny_t5(root / "tiny-t5", seed=0)

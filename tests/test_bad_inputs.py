@@ -25,7 +25,7 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from llmft.data import DialogueExample, write_jsonl
-from llmft.tiny import build_tiny_t5, synthetic_dialogues
+from llmft.demo.tiny import build_tiny_t5, synthetic_dialogues
 from tests.support.apps import (
     AppStartError,
     chromium_available,

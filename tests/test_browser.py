@@ -18,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from llmft.data import DialogueExample, write_jsonl
+from llmft.demo.tiny import build_tiny_t5, synthetic_dialogues
 from llmft.feedback import read_rows
-from llmft.tiny import build_tiny_t5, synthetic_dialogues
 from tests.support.apps import chromium_available, guarded_env, log_on_failure, running_apps
 from tests.support.llm_server import available
 from tests.support.require import require

@@ -7,9 +7,9 @@ import subprocess
 import sys
 import time
 
-from llmft.demo import hub_reachable
-from llmft.demo_dialogues import demo_dialogues
-from llmft.demo_tokenizer import english_pieces, english_tokenizer
+from llmft.demo.build import hub_reachable
+from llmft.demo.dialogues import demo_dialogues
+from llmft.demo.tokenizer import english_pieces, english_tokenizer
 from llmft.hub import push_folder
 from llmft.models import load_model
 from tests.conftest import DIALOGSUM_DIR
@@ -136,7 +136,7 @@ def test_a_long_real_dialogue_keeps_one_of_two_shots(demo_build, monkeypatch):
 def test_a_build_by_an_older_version_is_rebuilt_not_reused(tmp_path, monkeypatch):
     """An outputs/demo left by the 158-piece version must not keep serving it: only a finished build of this
     version is reused."""
-    import llmft.demo
+    from llmft.demo import build as demo
 
     built = []
 
@@ -144,10 +144,10 @@ def test_a_build_by_an_older_version_is_rebuilt_not_reused(tmp_path, monkeypatch
         built.append(out_dir)
         return out_dir / "model", out_dir / "data"
 
-    monkeypatch.setattr(llmft.demo, "write_demo_project", write_demo_project)
-    monkeypatch.setattr(llmft.demo, "_train_all", lambda *args: None)
-    monkeypatch.setattr(llmft.demo, "write_json_atomic", lambda *args: None)
+    monkeypatch.setattr(demo, "write_demo_project", write_demo_project)
+    monkeypatch.setattr(demo, "_train_all", lambda *args: None)
+    monkeypatch.setattr(demo, "write_json_atomic", lambda *args: None)
     (tmp_path / ".demo-complete").write_text("ok\n")  # what the older version wrote
-    settings = llmft.demo.build_demo(tmp_path)
+    settings = demo.build_demo(tmp_path)
     assert built == [tmp_path] and settings["LLMFT_BASE_MODEL"] == str(tmp_path / "full")
-    assert llmft.demo.build_demo(tmp_path) == settings and built == [tmp_path]  # now finished: reused
+    assert demo.build_demo(tmp_path) == settings and built == [tmp_path]  # now finished: reused

@@ -23,11 +23,11 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from llmft.demo.tiny import build_tiny_t5
 from llmft.deploy import PlannedFile, SpacePlan, deploy
 from llmft.deploy.__main__ import main
 from llmft.deploy.spaces import Checkout, pinned_requirements
 from llmft.errors import ConfigError, HubError
-from llmft.tiny import build_tiny_t5
 from tests.support.apps import free_port, guarded_env, launch_app, log_on_failure, wait_until_ready
 from tests.support.hub_server import DEFAULT_READ_TOKEN, LocalHub
 

@@ -13,11 +13,11 @@ import pytest
 import yaml
 from huggingface_hub import EvalResult, ModelCard, ModelCardData, metadata_load
 
+from llmft.demo.tiny import synthetic_dialogues
 from llmft.errors import ConfigError, HubError, ModelLoadError
 from llmft.hub import CardScores, model_card, pull, push_folder, push_run
 from llmft.models import GenerationSettings, generate, load_model
 from llmft.prompts import zero_shot_prompt
-from llmft.tiny import synthetic_dialogues
 from tests.support.silent_server import SilentServer
 from tests.support.training import free_port
 

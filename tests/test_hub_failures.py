@@ -18,7 +18,7 @@ import huggingface_hub  # noqa: F401 - imported before any timing: the first imp
 import pytest
 
 from llmft.data import load_dialogues
-from llmft.demo import hub_reachable
+from llmft.demo.build import hub_reachable
 from llmft.errors import DataError, ModelLoadError
 from llmft.hub.client import hub_api
 from llmft.models import load_model

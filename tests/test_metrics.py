@@ -6,8 +6,8 @@ import pytest
 from rouge_score import rouge_scorer
 
 from llmft.data import load_dialogues
+from llmft.demo.tiny import synthetic_dialogues
 from llmft.metrics import ROUGE_TYPES, comparison_rows, format_table, score_one, score_rouge, split_sentences
-from llmft.tiny import synthetic_dialogues
 from tests.conftest import DIALOGSUM_DIR
 from tests.support.require import require
 

@@ -5,10 +5,10 @@ import shutil
 
 import pytest
 
+from llmft.demo.tiny import synthetic_dialogues
 from llmft.errors import AdapterMismatchError, ModelLoadError
 from llmft.models import GenerationSettings, generate, load_model
 from llmft.prompts import zero_shot_prompt
-from llmft.tiny import synthetic_dialogues
 
 SETTINGS = GenerationSettings(max_new_tokens=8)
 PROMPTS = [zero_shot_prompt(r.dialogue[: 40 + 25 * i]) for i, r in enumerate(synthetic_dialogues(5))]

@@ -14,6 +14,7 @@ from llmft.apps.errors import gradio_errors, redact, user_message
 from llmft.apps.settings import AppSettings
 from llmft.charts import grouped_bar_chart
 from llmft.data import DialogueExample
+from llmft.demo.tiny import synthetic_dialogues
 from llmft.errors import ConfigError, DataError, ModelLoadError, PromptError
 from llmft.metrics import score_one
 from llmft.models import load_model
@@ -35,7 +36,6 @@ from llmft.prompts import (
     parse_references,
     zero_shot_prompt,
 )
-from llmft.tiny import synthetic_dialogues
 
 ROWS = synthetic_dialogues(8)
 FAST = generation_settings(max_new_tokens=6)

@@ -21,11 +21,11 @@ from gradio_client.utils import QueueError, Status
 
 from llmft.apps.demo_note import DEMO_MARKER
 from llmft.data import DialogueExample
+from llmft.demo.tiny import synthetic_dialogues
 from llmft.faithfulness import unsupported_facts
 from llmft.feedback import read_rows
 from llmft.metrics import mean_scores, score_one
 from llmft.prompts import INSTRUCTION, pick_shots
-from llmft.tiny import synthetic_dialogues
 from tests.support.apps import (
     RunningApp,
     guarded_env,

@@ -3,9 +3,9 @@
 import pytest
 from transformers import AutoTokenizer
 
+from llmft.demo.tiny import synthetic_dialogues
 from llmft.errors import PromptError
 from llmft.prompts import SimilarityIndex, build_prompt, count_tokens, fit_prompt, pick_shots, zero_shot_prompt
-from llmft.tiny import synthetic_dialogues
 
 ROWS = synthetic_dialogues(12)
 

@@ -198,7 +198,7 @@ def policed_app(tiny_models, tmp_path_factory):
     from gradio_client import Client
 
     from llmft.data import write_jsonl
-    from llmft.tiny import synthetic_dialogues
+    from llmft.demo.tiny import synthetic_dialogues
     from tests.support.apps import guarded_env, start_app
     from tests.support.hub_server import DEFAULT_WRITE_TOKEN, LocalHub
 

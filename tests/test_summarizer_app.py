@@ -19,13 +19,13 @@ from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
 from llmft.data import DialogueExample, write_jsonl
+from llmft.demo.tiny import build_tiny_lora, build_tiny_t5, synthetic_dialogues
 from llmft.faithfulness import unsupported_facts
 from llmft.feedback import read_rows
 from llmft.hub import push_folder
 from llmft.metrics import score_one
 from llmft.models import GenerationSettings, generate, load_model
 from llmft.prompts import fit_prompt
-from llmft.tiny import build_tiny_lora, build_tiny_t5, synthetic_dialogues
 from tests.support.apps import (
     guarded_env,
     launch_app,

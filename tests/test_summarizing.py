@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from llmft.apps.demo_note import DEMO_MARKER, DEMO_NOTE
+from llmft.demo.tiny import build_tiny_lora, build_tiny_t5
 from llmft.errors import AdapterMismatchError, ConfigError, ModelLoadError, PromptError
 from llmft.models import GenerationSettings, generate, load_model
 from llmft.prompts import fit_prompt
@@ -22,7 +23,6 @@ from llmft.summarizing import Summarizer, SummarizerSettings, VariantModels, var
 from llmft.summarizing.explain import explain_summary, summary_sentences, turn_spans
 from llmft.summarizing.results import comparison_table, models_note
 from llmft.summarizing.variants import parse_source
-from llmft.tiny import build_tiny_lora, build_tiny_t5
 
 SETTINGS = GenerationSettings(max_new_tokens=10)
 DIALOGUE = (

@@ -12,10 +12,10 @@ import importlib.util
 import pytest
 import torch
 
+from llmft.demo.tiny import synthetic_dialogues
 from llmft.errors import ConfigError
 from llmft.models import load_model
 from llmft.prompts import fit_prompt
-from llmft.tiny import synthetic_dialogues
 from tests.support.require import require
 
 TOKENS = 10

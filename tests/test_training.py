@@ -231,7 +231,7 @@ def test_an_interrupted_save_never_looks_complete(project, tmp_path, monkeypatch
 
 def test_evaluate_compares_base_and_adapter_with_multi_reference(tiny_models, tmp_path, capsys):
     from llmft.data import write_jsonl
-    from llmft.tiny import synthetic_dialogues
+    from llmft.demo.tiny import synthetic_dialogues
 
     rows = synthetic_dialogues(6, seed=3)
     for row in rows:

@@ -91,7 +91,7 @@ def _tiny_run(tmp_path: Path, tiny: Path, dropout_rate: float | None = None, **o
     from accelerate import Accelerator, DataLoaderConfiguration
     from accelerate.utils import set_seed
 
-    from llmft.tiny import synthetic_dialogues
+    from llmft.demo.tiny import synthetic_dialogues
     from llmft.training import load_model_for_training
     from llmft.training.loop import fit, plan_training
 
@@ -156,7 +156,7 @@ def test_length_grouped_batches_resume_where_they_stopped(tmp_path, tiny_models)
     from accelerate import Accelerator, DataLoaderConfiguration
     from transformers import AutoTokenizer
 
-    from llmft.tiny import synthetic_dialogues
+    from llmft.demo.tiny import synthetic_dialogues
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_models.base)
     args = TrainArguments(output_dir=str(tmp_path), per_device_train_batch_size=2, group_by_length=True)

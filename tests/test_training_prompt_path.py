@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 
 from llmft.data import DialogueExample
+from llmft.demo.tiny import synthetic_dialogues
 from llmft.evaluation import evaluate_model
 from llmft.models import GenerationSettings, load_model
 from llmft.prompting.comparison import run_column
 from llmft.prompting.controls import ColumnConfig
 from llmft.prompts import zero_shot_prompt
-from llmft.tiny import synthetic_dialogues
 from llmft.training.batches import tokenize_examples
 
 SETTINGS = GenerationSettings(max_new_tokens=4)

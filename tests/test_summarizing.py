@@ -125,7 +125,7 @@ def test_kinds_are_checked_and_the_allowlist_applies(tiny_models):
     with pytest.raises(ConfigError, match="is a LoRA adapter"):
         models.variant(as_base[0], as_base[0])
     as_full = variant_specs(str(tiny_models.base), str(tiny_models.lora))
-    with pytest.raises(ConfigError, match="not a fully fine-tuned model"):
+    with pytest.raises(ConfigError, match="is a LoRA adapter .*, not a full model. The .full. box takes"):
         models.variant(as_full[1], as_full[0])
     not_offered = variant_specs(str(tiny_models.base), "", [str(tiny_models.other_lora)])
     with pytest.raises(ModelLoadError, match="is not offered here"):

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from llmft.errors import ConfigError, ModelLoadError
-from llmft.models import read_adapter_config, resolve_source
+from llmft.models import load_model, locate, resolve_source
 from llmft.summarizing.settings import QUANTIZATIONS
 
 logger = logging.getLogger(__name__)
@@ -54,18 +54,15 @@ def _converter_class() -> type:
 
 def merged_folder(source: str, work_dir: Path) -> Path:
     """A local folder with a full model for `source`: itself, or (for a LoRA adapter) its merge into its base."""
-    folder = resolve_source(source)
-    config = read_adapter_config(folder)
-    if config is None:
-        return folder
-    from llmft.models import load_model
-
+    located = locate(source)
+    if located.kind == "model":
+        return located.folder
     loaded = load_model(source, use_cache=False)
     merged = loaded.model.merge_and_unload()
     out = work_dir / "merged"
     merged.save_pretrained(out)
     loaded.tokenizer.save_pretrained(out)
-    logger.info("merged adapter %s into %s for conversion", source, config.get("base_model_name_or_path"))
+    logger.info("merged adapter %s into %s for conversion", source, loaded.base_model)
     return out
 
 

@@ -2,8 +2,8 @@
 
 A *variant* is the base model (`base`), the fully fine-tuned checkpoint (`full`) or a LoRA adapter
 (`lora-1`, `lora-2`, ...). The base and every adapter share ONE copy of the base weights: the first
-adapter wraps the base in a `PeftModel` (`PeftModel.from_pretrained(base, ..., adapter_name=...)`), the
-next ones are added with `load_adapter`, and a request picks its variant with `set_adapter` (or
+adapter wraps the base in a `PeftModel`, the next ones are added to it (both `llmft.models.attach_adapter`),
+and a request picks its variant with `set_adapter` (or
 `disable_adapter()` for the base) while holding the base's lock, so concurrent requests never see
 another request's adapter. The full checkpoint is a model of its own (`llmft.models.load_model`).
 
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,8 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from llmft.apps.demo_note import demo_note
-from llmft.errors import AdapterMismatchError, ConfigError, ModelLoadError
-from llmft.models import LoadedModel, ModelPolicy, load_model, pick_device, read_adapter_config, resolve_source
+from llmft.errors import AdapterMismatchError, ConfigError
+from llmft.model_cache import ModelCache
+from llmft.models import (
+    LoadedModel,
+    Located,
+    ModelPolicy,
+    attach_adapter,
+    load_model,
+    locate,
+    normalise_source,
+    pick_device,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -68,39 +77,6 @@ def variant_specs(base: str, full: str = "", adapters: list[str] | tuple[str, ..
     return specs
 
 
-def same_model(a: str, b: str) -> bool:
-    """Two model names for the same model: equal Hub ids, or local paths to the same folder."""
-
-    def norm(name: str) -> str:
-        path = Path(name).expanduser()
-        return str(path.resolve()) if path.exists() else name.strip().rstrip("/")
-
-    return norm(a) == norm(b)
-
-
-def load_base_folder(folder: Path, name: str, device: str, dtype: Any) -> tuple[Any, Any]:
-    """A seq2seq model and its tokenizer from a local folder, NOT through `load_model`'s cache.
-
-    The shared base gets adapters injected into its modules, so it must never be the object that
-    `load_model` hands to other callers.
-    """
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
-
-    if not (folder / "config.json").is_file():
-        raise ModelLoadError(f"Model '{name}' has no config.json: it is not a transformers model folder.")
-    try:
-        config = AutoConfig.from_pretrained(folder)
-        if not getattr(config, "is_encoder_decoder", False):
-            raise ModelLoadError(f"Model '{name}' is a {config.model_type} model, not an encoder-decoder like FLAN-T5.")
-        model = AutoModelForSeq2SeqLM.from_pretrained(folder, dtype=dtype)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-    except ModelLoadError:
-        raise
-    except (OSError, ValueError, KeyError) as err:
-        raise ModelLoadError(f"Could not load model '{name}': {str(err).splitlines()[0]}") from err
-    return model.to(device).eval(), tokenizer
-
-
 @dataclass
 class SharedBase:
     """One base model in memory and the adapters loaded onto it; `lock` guards switching and generating."""
@@ -114,6 +90,7 @@ class SharedBase:
     model: Any = None  # what generates: `base_module`, or the PeftModel around it once an adapter is loaded
     adapters: dict[tuple[str, str | None], str] = field(default_factory=dict)  # (source, revision) -> name
     lock: threading.RLock = field(default_factory=threading.RLock)
+    key: tuple[str, str | None] | None = None  # its key in `VariantModels`' cache
 
     def __post_init__(self) -> None:
         if self.model is None:
@@ -170,61 +147,58 @@ class Variant:
                 yield loaded
 
 
+BASE_HINT = "Give a full model as the base and the adapter under LoRA adapters."
+FULL_HINT = "The 'full' box takes a fully fine-tuned model; list the adapter under LoRA adapters."
+LORA_HINT = "A fully fine-tuned model goes in the 'full' box."
+SPACE_BASE = "this Space's base"  # how an adapter-base mismatch names the base
+
+
 class VariantModels:
     """Loads variants once per process: bases (with their adapters) and full checkpoints.
 
-    At most `max_bases` bases stay in memory; loading another drops the least recently used one
-    (requests still running keep theirs until they finish). `base_loads` counts bases read from disk.
-    `policy` (`AppSettings.model_policy()`) is the allowlist every source is checked against first.
-    Bases are kept here, not in `llmft.models.MODEL_CACHE`: adapters are injected into their modules, and a
-    base whose first adapter failed halfway must be dropped, which that cache cannot do.
+    At most `max_bases` bases stay in memory, in a `ModelCache` of their own that loads one at a time; loading
+    another drops the least recently used one (requests still running keep theirs until they finish).
+    `base_loads` counts bases read from disk. `policy` (`AppSettings.model_policy()`) is the allowlist every
+    source is checked against first. Bases are not in `llmft.models.MODEL_CACHE`: adapters are injected into
+    their modules, and a base whose first adapter failed halfway is discarded. Everything loads through
+    `llmft.models` (`load_model`, `locate`, `attach_adapter`): the same checks and messages as elsewhere.
     """
 
     def __init__(self, device: str | None = None, max_bases: int = 2, policy: ModelPolicy | None = None):
         self.device, self.dtype = pick_device(device)
-        self.max_bases = max_bases
         self.policy = policy
         self.base_loads = 0
-        self._bases: OrderedDict[tuple[str, str | None], SharedBase] = OrderedDict()
-        self._lock = threading.Lock()  # guards `_bases` and `base_loads`
-        self._load_lock = threading.Lock()
+        self._bases: ModelCache[SharedBase] = ModelCache(max_models=max_bases, one_load_at_a_time=True)
+        self._count_lock = threading.Lock()  # guards `base_loads`
 
-    def _allowed(self, spec: VariantSpec) -> None:
-        if self.policy is not None:  # the Space's allowlist: refused before anything is downloaded
-            self.policy.check(spec.source)
+    @property
+    def max_bases(self) -> int:
+        return self._bases.max_models or 0
 
-    def _cached_base(self, key: tuple[str, str | None]) -> SharedBase | None:
-        with self._lock:
-            if key in self._bases:
-                self._bases.move_to_end(key)
-                return self._bases[key]
-        return None
+    @max_bases.setter
+    def max_bases(self, value: int) -> None:
+        self._bases.max_models = value
+
+    def _allowed(self, spec: VariantSpec) -> str:
+        """The source's one spelling (`normalise_source`); the Space's allowlist refuses before any download."""
+        return self.policy.check(spec.source) if self.policy is not None else normalise_source(spec.source)
 
     def shared_base(self, spec: VariantSpec) -> SharedBase:
-        key = (spec.source, spec.revision)
-        cached = self._cached_base(key)  # a loaded base never waits behind another one's download
-        if cached is not None:
-            return cached
-        with self._load_lock:  # one load at a time: two at once would double peak memory
-            cached = self._cached_base(key)  # loaded by the request we waited for
-            if cached is not None:
-                return cached
-            folder = resolve_source(spec.source, spec.revision)
-            config = read_adapter_config(folder)
-            if config is not None:
-                raise ConfigError(
-                    f"The base model '{spec.source}' is a LoRA adapter (on '{config.get('base_model_name_or_path')}'); "
-                    "give a full model as the base and the adapter under LoRA adapters."
-                )
-            module, tokenizer = load_base_folder(folder, spec.source, self.device, self.dtype)
-            shared = SharedBase(spec.source, spec.revision, folder, module, tokenizer, self.device)
-            with self._lock:
-                self.base_loads += 1
-                self._bases[key] = shared
-                while len(self._bases) > self.max_bases:
-                    dropped, _ = self._bases.popitem(last=False)
-                    logger.info("dropping base %s from memory (more than %d bases)", dropped[0], self.max_bases)
-            return shared
+        key = (self._allowed(spec), spec.revision)
+        return self._bases.get_or_load(key, lambda: self._load_base(spec, key))
+
+    def _load_base(self, spec: VariantSpec, key: tuple[str, str | None]) -> SharedBase:
+        # Not from MODEL_CACHE: adapters are injected into this object, which no other caller may get.
+        loaded = load_model(
+            spec.source, spec.revision, device=self.device, use_cache=False, policy=self.policy, want="model",
+            hint=BASE_HINT,
+        )
+        assert loaded.folder is not None
+        with self._count_lock:
+            self.base_loads += 1
+        return SharedBase(
+            spec.source, spec.revision, loaded.folder, loaded.model, loaded.tokenizer, self.device, key=key
+        )
 
     def variant(self, spec: VariantSpec, base_spec: VariantSpec) -> Variant:
         """The ready variant `spec`; adapters go onto `base_spec`'s shared base. Raises a `LlmftError`."""
@@ -233,56 +207,34 @@ class VariantModels:
             shared = self.shared_base(spec)
             return Variant(spec, shared.folder, base=shared)
         if spec.kind == "full":
-            folder = resolve_source(spec.source, spec.revision)
-            config = read_adapter_config(folder)
-            if config is not None:
-                raise ConfigError(
-                    f"'{spec.source}' is a LoRA adapter (on '{config.get('base_model_name_or_path')}'), "
-                    "not a fully fine-tuned model: list it under LoRA adapters."
-                )
-            return Variant(spec, folder, own=load_model(spec.source, spec.revision, policy=self.policy))
+            own = load_model(spec.source, spec.revision, policy=self.policy, want="model", hint=FULL_HINT)
+            assert own.folder is not None
+            return Variant(spec, own.folder, own=own)
         if spec.kind != "lora":
             raise ConfigError(f"Unknown variant kind '{spec.kind}'; one of {', '.join(KINDS)}.")
         self._allowed(base_spec)
+        located = locate(  # the adapter's kind and base are checked before any weights are read
+            spec.source, spec.revision, base_model=base_spec.source, policy=self.policy, want="adapter",
+            hint=LORA_HINT, base_role=SPACE_BASE,
+        )
         shared = self.shared_base(base_spec)
-        folder = resolve_source(spec.source, spec.revision)
         with shared.lock:
-            name = shared.adapters.get((spec.source, spec.revision))
+            name = shared.adapters.get((located.name, spec.revision))
             if name is None:
-                name = self._add_adapter(shared, spec, folder)
-        return Variant(spec, folder, base=shared, adapter_name=name)
+                name = self._add_adapter(shared, located)
+        return Variant(spec, located.folder, base=shared, adapter_name=name)
 
-    def _add_adapter(self, shared: SharedBase, spec: VariantSpec, folder: Path) -> str:
-        """Load the adapter in `folder` onto `shared` (its lock held); returns its adapter name."""
-        config = read_adapter_config(folder)
-        if config is None:
-            raise ConfigError(
-                f"'{spec.source}' has no adapter_config.json: it is not a LoRA adapter. A fully fine-tuned "
-                "model goes in the 'full' box."
-            )
-        trained_on = config.get("base_model_name_or_path") or ""
-        if trained_on and not same_model(trained_on, shared.source):
-            raise AdapterMismatchError(
-                f"Adapter '{spec.source}' was trained on base model '{trained_on}', but this Space's base is "
-                f"'{shared.source}'. Set the base to '{trained_on}', or pick an adapter trained on '{shared.source}'."
-            )
-        from peft import PeftModel
-
+    def _add_adapter(self, shared: SharedBase, located: Located) -> str:
+        """Load the located adapter onto `shared` (its lock held); returns its adapter name."""
         name = f"adapter_{len(shared.adapters)}"  # peft names: plain words, no '/' or '.' from the source
         try:
-            if shared.model is shared.base_module:
-                shared.model = PeftModel.from_pretrained(shared.base_module, str(folder), adapter_name=name)
-            else:
-                shared.model.load_adapter(str(folder), adapter_name=name)
-        except (RuntimeError, ValueError, KeyError) as err:
+            shared.model = attach_adapter(shared.model, located, shared.source, adapter_name=name)
+        except AdapterMismatchError:
             self._forget_broken_base(shared, name)
-            raise AdapterMismatchError(
-                f"Adapter '{spec.source}' does not fit base model '{shared.source}' (it says it was trained on "
-                f"'{trained_on or 'an unnamed base'}'): {str(err).splitlines()[0][:200]}"
-            ) from err
+            raise
         shared.model.eval()
-        shared.adapters[(spec.source, spec.revision)] = name
-        logger.info("adapter %s loaded onto %s as %s", spec.source, shared.source, name)
+        shared.adapters[(located.name, located.revision)] = name
+        logger.info("adapter %s loaded onto %s as %s", located.name, shared.source, name)
         return name
 
     def _forget_broken_base(self, shared: SharedBase, name: str) -> None:
@@ -294,5 +246,5 @@ class VariantModels:
                 return
             except Exception:  # noqa: BLE001 - whatever peft left behind, the base is reloaded next time
                 logger.exception("could not remove the failed adapter %s from %s", name, shared.source)
-        with self._lock:  # the first adapter failed inside the base's own modules: reload it next time
-            self._bases.pop((shared.source, shared.revision), None)
+        # The first adapter failed inside the base's own modules: reload it next time.
+        self._bases.discard(shared.key)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmft.errors import ConfigError, ModelLoadError
-from llmft.models import read_adapter_config, resolve_source
+from llmft.errors import ConfigError
+from llmft.models import load_model
 from llmft.training.arguments import ModelArguments
 
 
@@ -31,30 +31,12 @@ def describe_parameters(trainable: int, total: int) -> str:
 
 def load_model_for_training(model_args: ModelArguments) -> tuple[Any, Any]:
     """The base model in fp32 on CPU (Accelerate moves it and applies mixed precision) and its tokenizer."""
-    import torch
-    from transformers import AutoConfig, AutoModelForSeq2SeqLM, AutoTokenizer
-
-    source = model_args.model_name_or_path
-    folder = resolve_source(source, model_args.model_revision)  # raises ModelLoadError with the reason
-    if read_adapter_config(folder) is not None:
-        raise ConfigError(
-            f"'{source}' is a LoRA adapter. Train from its base model, or merge it first with training/merge.py."
-        )
-    if not (folder / "config.json").is_file():
-        raise ModelLoadError(f"Model '{source}' has no config.json: it is not a transformers model folder.")
-    try:
-        config = AutoConfig.from_pretrained(folder)
-        if not getattr(config, "is_encoder_decoder", False):
-            raise ModelLoadError(f"Model '{source}' is a {config.model_type} model, not an encoder-decoder like T5.")
-        if model_args.dropout_rate is not None:
-            config.dropout_rate = model_args.dropout_rate
-        model = AutoModelForSeq2SeqLM.from_pretrained(folder, config=config, dtype=torch.float32)
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-    except ModelLoadError:
-        raise
-    except (OSError, ValueError, KeyError) as err:
-        raise ModelLoadError(f"Could not load model '{source}': {err}") from err
-    return model, tokenizer
+    overrides = {} if model_args.dropout_rate is None else {"dropout_rate": model_args.dropout_rate}
+    loaded = load_model(
+        model_args.model_name_or_path, model_args.model_revision, device="cpu", use_cache=False, want="model",
+        hint="Train from its base model, or merge it first with training/merge.py.", config_overrides=overrides,
+    )
+    return loaded.model, loaded.tokenizer
 
 
 def apply_lora(model: Any, model_args: ModelArguments) -> Any:

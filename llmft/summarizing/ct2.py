@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from llmft.errors import ConfigError, ModelLoadError
-from llmft.models import load_model, locate, resolve_source
+from llmft.models import load_model, locate, normalise_source, resolve_source
 from llmft.summarizing.settings import QUANTIZATIONS
 
 logger = logging.getLogger(__name__)
@@ -133,7 +133,7 @@ class Ct2Variants:
         self._lock = threading.Lock()
 
     def get(self, source: str, revision: str | None, base_source: str, tokenizer: Any) -> Ct2Summarizer:
-        key = (source, revision, base_source)
+        key = (normalise_source(source), revision, normalise_source(base_source) if base_source.strip() else "")
         with self._lock:  # one conversion at a time: each holds a full fp32 model in memory
             if key not in self._models:
                 out = self.work_dir / f"model-{len(self._models)}"

@@ -5,17 +5,27 @@ model's wording; the demo store's prices and ids are read off llmft/store/demo/c
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gradio_client import Client, handle_file
 from gradio_client.exceptions import AppError
 
-from llmft.feedback import read_rows
+from llmft.apps.services import ShopbotServices
+from llmft.apps.shopbot import build_app, launch
+from llmft.chat import ShopBot
+from llmft.chat.backends import BackendState
+from llmft.feedback import FeedbackStore, read_rows
+from llmft.settings import AppSettings, ChatSettings, FeedbackSettings, StoreSettings
+from llmft.store import KnowledgeBase, demo_files
+from llmft.store.embeddings import Embedder
 from tests.support.apps import (
     guarded_env,
     launch_app,
     log_on_failure,
+    serving_in_process,
     wait_until_ready,
 )
 from tests.support.llm_server import available
@@ -95,3 +105,50 @@ def test_admin_ingest_adds_a_catalogue(client: Client, apps, local) -> None:
     (apps["root"] / "more.csv").write_text(SMALL_CATALOGUE)
     log, stats = client.predict([handle_file(str(apps["root"] / "more.csv"))], PASSWORD, api_name="/ingest")
     assert stats["products"] == 35 + 3 and log.strip()  # the demo's 35 and the small catalogue's 3
+
+
+# --- in-process: the page built over small services (no model, no llama.cpp server) -----------------------
+
+
+class FakeBackend:
+    kind = "compatible"
+    label = "fake model server"
+
+    def state(self) -> BackendState:
+        return BackendState("unchecked")
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+    from langchain_core.messages import AIMessage
+
+    root = tmp_path_factory.mktemp("shopbot-built")
+    store = KnowledgeBase(StoreSettings(path=root / "store"), Embedder())
+    store.ingest(*demo_files(), progress=False)
+    model = GenericFakeChatModel(messages=iter([AIMessage("The Nimbus A5 is the cheapest phone, at $199.00 [1].")]))
+    services = ShopbotServices(ShopBot(store, model, "fake model server"), FakeBackend(), store,
+                               FeedbackStore(FeedbackSettings(folder=root / "votes")))
+    demo = build_app(ChatSettings(admin_password=PASSWORD), services)
+    with serving_in_process(demo, launch, AppSettings(max_queue=5, max_sessions=10)) as url:
+        yield {"client": Client(url, verbose=False), "root": root}
+
+
+def test_built_in_process_its_api_is_the_readmes(built) -> None:
+    endpoints = built["client"].view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/chat", "/answer", "/sources", "/backend", "/vote", "/ingest"} <= set(endpoints)
+    assert [p["parameter_name"] for p in endpoints["/answer"]["parameters"]] == ["message", "history"]
+    assert [p["parameter_name"] for p in endpoints["/vote"]["parameters"]] == ["question", "answer", "vote", "comment"]
+    assert [p["parameter_name"] for p in endpoints["/sources"]["parameters"]] == ["question"]
+
+
+def test_built_in_process_it_answers_and_records_a_vote(built) -> None:
+    client = built["client"]
+    assert client.predict(api_name="/backend") == "fake model server"
+    reply = client.predict("What is the cheapest phone?", [], api_name="/answer")
+    assert reply["status"] == "grounded" and reply["sources"][0]["id"] == "SP-101"
+    assert client.predict(question="cheapest phone", api_name="/sources")[0]["id"] == "SP-101"
+    note = client.predict("What is the cheapest phone?", reply["answer"], "up", "", api_name="/vote")
+    assert note.startswith("Thanks: your 👍 was recorded.")
+    [row] = read_rows(built["root"] / "votes")
+    assert (row["status"], row["backend"]) == ("grounded", "fake model server")

@@ -9,7 +9,10 @@ from __future__ import annotations
 import gc
 import json
 import shutil
+import threading
+import time
 import weakref
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -18,7 +21,7 @@ import torch
 from llmft.apps.settings import AppSettings
 from llmft.errors import ModelLoadError
 from llmft.models import ModelCache, load_model, pick_device
-from llmft.sources import ModelPolicy, normalise_source
+from llmft.sources import ModelPolicy, normalise_source, same_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 NOT_OFFERED = "is not offered here: choose one from the model menu"
@@ -56,6 +59,17 @@ def test_paths_are_normalised_before_they_key_the_model_cache(tiny_models, monke
     assert load_model(f"./{base.name}/../{base.name}", cache=cache) is first
     assert load_model(f"{base}/", cache=cache) is first
     assert len(cache.keys()) == 1
+
+
+def test_one_same_model_rule_for_hub_ids_and_folders(tiny_models, monkeypatch):
+    base = tiny_models.base
+    monkeypatch.chdir(base.parent)
+    assert same_model(f"./{base.name}/../{base.name}/", str(base))
+    assert same_model("google/flan-t5-base/", " google/flan-t5-base")  # a trailing '/' is not another model
+    assert normalise_source("google/flan-t5-base/") == "google/flan-t5-base"
+    assert not same_model("google/flan-t5-base", "google/flan-t5-large")
+    assert not same_model(str(base), str(tiny_models.other_base))
+    assert same_model("bad\x00name/", "bad\x00name")  # names normalise_source refuses compare as written
 
 
 # --- policy -------------------------------------------------------------------------------------------
@@ -136,6 +150,32 @@ def test_the_cache_keeps_the_most_recently_used_models(tiny_models):
     assert watch_base() is not None
     cache.max_models = 1
     assert [key[0] for key in cache.keys()] == [str(tiny_models.lora)]
+
+
+def test_the_cache_forgets_a_model_on_request_and_can_load_one_at_a_time():
+    cache: ModelCache = ModelCache(one_load_at_a_time=True)
+    loads: list[str] = []
+    assert cache.get_or_load("a", lambda: loads.append("a") or "A") == "A"
+    cache.discard("a")  # a model left broken: the next request loads it again
+    cache.discard("never loaded")
+    assert cache.keys() == [] and cache.get_or_load("a", lambda: loads.append("a") or "A2") == "A2"
+    assert loads == ["a", "a"]
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def load(key: str) -> str:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return key
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        assert list(pool.map(lambda k: cache.get_or_load(k, lambda: load(k)), "xyz")) == ["x", "y", "z"]
+    assert most[0] == 1  # three models, never two loads at once
 
 
 def test_t5_never_runs_in_fp16():

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from llmft.errors import ConfigError, LlmftError
+from llmft.settings.services import LauncherSettings
 
 logger = logging.getLogger("llmft.launch")
 
@@ -235,7 +236,7 @@ def parse_apps(apps: str, ports: str | None, host: str) -> list[App]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m llmft.launch", description=__doc__.split("\n\n")[0])
     parser.add_argument("--apps", default=",".join(APPS), help=f"comma-separated, from {', '.join(APPS)}")
-    parser.add_argument("--ports", default=os.environ.get("LLMFT_PORTS"),
+    parser.add_argument("--ports", default=LauncherSettings.value_of("ports"),
                         help="one per app, comma-separated (default 7860,7861,7862; env LLMFT_PORTS)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
                         help="address to serve on (default 127.0.0.1; env GRADIO_SERVER_NAME)")

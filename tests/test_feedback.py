@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from llmft.errors import ConfigError
 from llmft.feedback import FeedbackError, FeedbackSettings, FeedbackStore, read_rows
 from llmft.feedback.rows import comparison_fields, shopbot_fields, summary_fields
 from llmft.feedback.store import MAX_COMMENT_CHARS, MAX_FIELD_CHARS
@@ -95,7 +96,7 @@ def test_feedback_off_writes_nothing_and_says_nothing(tmp_path, monkeypatch):
     with pytest.raises(FeedbackError, match="Feedback is off"):
         store.record("shopbot", "up", shopbot_fields("q", "a", None))
     monkeypatch.setenv("LLMFT_FEEDBACK_EVERY_MINUTES", "0")
-    with pytest.raises(Exception, match="must be more than 0 minutes"):
+    with pytest.raises(ConfigError, match="LLMFT_FEEDBACK_EVERY_MINUTES=.0. must be greater than 0"):
         FeedbackSettings.from_env()
 
 

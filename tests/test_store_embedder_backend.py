@@ -79,7 +79,7 @@ def test_torch_is_the_fallback_and_can_be_chosen(monkeypatch, torch_vectors):
     monkeypatch.setenv("LLMFT_EMBEDDING_BACKEND", "torch")
     assert Embedder(dtype="float32").backend == "torch float32"
     monkeypatch.setenv("LLMFT_EMBEDDING_BACKEND", "tensorrt")
-    with pytest.raises(StoreError, match="'tensorrt' is not one of auto, onnx-int8, torch"):
+    with pytest.raises(StoreError, match="LLMFT_EMBEDDING_BACKEND='tensorrt': use one of auto, onnx-int8, torch"):
         Embedder()
 
 

@@ -70,9 +70,8 @@ def test_a_stopped_server_is_a_clear_error_and_is_used_again_when_back(server: C
 
 
 def test_a_frozen_server_times_out_and_answers_again_when_thawed(server: ChromaServer, embedder: Embedder,
-                                                                 shop: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("LLMFT_CHROMA_TIMEOUT", "1.5")
-    kb = KnowledgeBase(StoreSettings(host=server.host, port=server.port, collection="frozen"), embedder)
+                                                                 shop: Path) -> None:
+    kb = KnowledgeBase(StoreSettings(host=server.host, port=server.port, collection="frozen", timeout=1.5), embedder)
     kb.ingest(shop / "products.csv", [shop / "delivery.md"], progress=False)
     os.kill(server.process.pid, signal.SIGSTOP)  # up at the TCP level, silent above it
     try:
@@ -114,7 +113,7 @@ def _ingest_killed_half_way(command: list[str], env: dict[str, str]) -> None:
 LEFT_BEHIND = """import sys
 from pathlib import Path
 from llmft.store.chroma import ChromaCollection
-from llmft.store.settings import StoreSettings
+from llmft.settings import StoreSettings
 kept = ChromaCollection(StoreSettings(path=Path(sys.argv[1])))
 print(kept.count(), kept.version() or "-")
 """

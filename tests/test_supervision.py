@@ -169,7 +169,7 @@ def test_a_compatible_server_that_goes_away_and_comes_back_is_used_again() -> No
 
 PARENT = """import sys, time
 from llmft.chat.backends import resolve_backend
-from llmft.chat.settings import ChatSettings
+from llmft.settings import ChatSettings
 backend = resolve_backend(ChatSettings())  # the supervised local server, as the app starts it
 print(backend.server.process.pid, flush=True)
 time.sleep(120)

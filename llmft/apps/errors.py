@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from llmft.errors import LlmftError
+from llmft.settings import secret_values
 
 logger = logging.getLogger(__name__)
 
-SECRET_ENV_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "OPENAI_API_KEY")
+SECRET_ENV_VARS = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")  # huggingface_hub's; the project's own: secret_values()
 # Hugging Face and OpenAI token shapes: redacted even when they are not in this process's environment.
 _TOKEN_PATTERN = re.compile(r"\b(hf_[A-Za-z0-9]{8,}|sk-[A-Za-z0-9_-]{16,})\b")
 _MAX_UNEXPECTED_MESSAGE = 300
@@ -27,10 +28,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def redact(text: str) -> str:
     """Remove secrets: the values of token variables set here, and anything shaped like a token."""
-    for name in SECRET_ENV_VARS:
-        value = os.environ.get(name)
-        if value and len(value) >= 4:
-            text = text.replace(value, "***")
+    values = [value for name in SECRET_ENV_VARS if len(value := os.environ.get(name) or "") >= 4]
+    for value in [*values, *secret_values()]:
+        text = text.replace(value, "***")
     return _TOKEN_PATTERN.sub("***", text)
 
 

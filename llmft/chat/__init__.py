@@ -18,8 +18,8 @@ from llmft.chat.backends import Backend, resolve_backend
 from llmft.chat.bot import ChatError, Reply, ShopBot, prepare
 from llmft.chat.check import check_phrasing
 from llmft.chat.local_server import LocalServer, gguf_path
-from llmft.chat.settings import ChatSettings
 from llmft.chat.sources import Source, Sources
+from llmft.settings import ChatSettings
 
 __all__ = ["Answer", "Backend", "ChatError", "ChatSettings", "LocalServer", "Reply", "ShopBot", "Source", "Sources",
            "check_phrasing", "gguf_path", "prepare", "resolve_backend"]

@@ -20,8 +20,8 @@ from typing import Any, Literal
 
 from llmft.apps.errors import redact
 from llmft.chat.local_server import MODEL_NAME, LocalServer, Supervisor
-from llmft.chat.settings import ChatSettings
 from llmft.errors import LlmftError
+from llmft.settings import ChatSettings
 
 logger = logging.getLogger(__name__)
 

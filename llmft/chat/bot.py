@@ -32,9 +32,9 @@ from llmft.chat.prompts import phrase_messages, rewrite_messages
 from llmft.chat.shop import Shop
 from llmft.chat.sources import Source, Sources
 from llmft.errors import LlmftError
+from llmft.settings.shop import MAX_QUESTION_CHARS
 from llmft.store.filters import parse_constraints
 from llmft.store.retrieval import conversation_turns
-from llmft.store.settings import MAX_QUESTION_CHARS
 
 if TYPE_CHECKING:
     from llmft.chat.backends import Backend

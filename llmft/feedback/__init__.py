@@ -9,7 +9,7 @@
     python -m llmft.feedback export [--from DIR] [--out DIR]
 """
 
-from llmft.feedback.settings import FeedbackSettings
 from llmft.feedback.store import FeedbackError, FeedbackStore, read_rows
+from llmft.settings import FeedbackSettings
 
 __all__ = ["FeedbackError", "FeedbackSettings", "FeedbackStore", "read_rows"]

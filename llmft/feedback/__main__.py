@@ -17,8 +17,8 @@ from pathlib import Path
 
 from llmft.errors import ConfigError, run_cli
 from llmft.feedback.export import export, stats_lines
-from llmft.feedback.settings import FeedbackSettings
 from llmft.feedback.store import read_rows
+from llmft.settings import FeedbackSettings
 
 
 def main(argv: list[str] | None = None) -> int:

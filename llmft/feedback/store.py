@@ -27,7 +27,7 @@ from typing import Any
 
 from llmft.apps.errors import redact
 from llmft.errors import LlmftError
-from llmft.feedback.settings import FeedbackSettings
+from llmft.settings import FeedbackSettings, secret_values
 
 logger = logging.getLogger(__name__)
 
@@ -170,8 +170,8 @@ class FeedbackStore:
         return _redact_all(text, self._secrets())
 
     def _secrets(self) -> tuple[str, ...]:
-        values = [self.settings.token, os.environ.get("LLMFT_FEEDBACK_TOKEN")]
-        return tuple(v for v in values if v and len(v) >= 4)
+        given = self.settings.token
+        return tuple(dict.fromkeys([*([given] if given and len(given) >= 4 else []), *secret_values()]))
 
     def record(self, app: str, vote: str, fields: dict[str, Any], comment: str | None = "") -> dict[str, Any]:
         """Append one vote and return its row; `FeedbackError` (nothing written) for a vote over the limits."""

@@ -23,12 +23,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from llmft.errors import ConfigError, HubError, LlmftError
+from llmft.errors import HubError, LlmftError
+from llmft.settings.services import HubSettings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_HUB_TIMEOUT = 10.0
-TIMEOUT_VARIABLE = "LLMFT_HUB_TIMEOUT"
+TIMEOUT_VARIABLE = "LLMFT_HUB_TIMEOUT"  # named in messages: what to set to wait longer
 _TRUE = {"1", "ON", "YES", "TRUE"}
 _INSTALL_LOCK = threading.Lock()
 _installed = False
@@ -52,16 +52,7 @@ def hub_offline() -> bool:
 
 def hub_timeout() -> float:
     """Seconds the Hub may stay silent before a call gives up (`LLMFT_HUB_TIMEOUT`, read now)."""
-    raw = os.environ.get(TIMEOUT_VARIABLE, "").strip()
-    if not raw:
-        return DEFAULT_HUB_TIMEOUT
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{TIMEOUT_VARIABLE}={raw!r} is not a number of seconds.") from None
-    if not value > 0:
-        raise ConfigError(f"{TIMEOUT_VARIABLE}={raw} must be more than 0 seconds.")
-    return value
+    return HubSettings.value_of("timeout")
 
 
 def _bound_timeouts(request: Any) -> None:

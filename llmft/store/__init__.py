@@ -12,13 +12,13 @@ Modules: `settings` (paths, server, embedder; LLMFT_* variables), `catalogue` (C
 question), `retrieval` (hybrid search), `knowledge_base` (the facade above). CLI: `python -m llmft.store --help`.
 """
 
+from llmft.settings import StoreSettings
 from llmft.store.catalogue import Product, load_catalogue
 from llmft.store.documents import Chunk, chunk_document
 from llmft.store.filters import Constraints, Vocabulary, apply_constraints, parse_constraints
 from llmft.store.ingest import IngestSummary
 from llmft.store.knowledge_base import KnowledgeBase, demo_files
 from llmft.store.retrieval import Hit, Retriever, SearchResult
-from llmft.store.settings import StoreSettings
 
 __all__ = [
     "Chunk",

@@ -13,18 +13,16 @@ with no restart (a server restarted on the same data keeps its collection ids).
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from llmft.errors import StoreError
-from llmft.store.settings import StoreSettings
+from llmft.settings import StoreSettings
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_TIMEOUT_S = 10.0  # a search makes two or three calls; each answers in milliseconds when the server is well
 _PAGE = 2000  # records per `get` page when reading the whole collection back
 
 
@@ -37,18 +35,6 @@ class Record:
     metadata: dict[str, Any]
 
 
-def http_timeout() -> float:
-    """Seconds to wait for a Chroma server's answer (LLMFT_CHROMA_TIMEOUT), connecting included."""
-    raw = os.environ.get("LLMFT_CHROMA_TIMEOUT", "").strip()
-    try:
-        value = float(raw) if raw else DEFAULT_TIMEOUT_S
-    except ValueError as err:
-        raise StoreError(f"LLMFT_CHROMA_TIMEOUT={raw!r} is not a number of seconds") from err
-    if value <= 0:
-        raise StoreError(f"LLMFT_CHROMA_TIMEOUT={raw!r} must be greater than 0")
-    return value
-
-
 def _unreachable(settings: StoreSettings, err: BaseException, doing: str) -> str:
     """What to say when the server failed `doing`: timed out, refused, or answered with an error."""
     import httpx
@@ -57,7 +43,7 @@ def _unreachable(settings: StoreSettings, err: BaseException, doing: str) -> str
     start = (f"start it with `chroma run --host {settings.host} --port {settings.port}` or unset LLMFT_CHROMA_HOST "
              "to use a store folder")
     if isinstance(err, httpx.TimeoutException):
-        return f"{where} did not answer within {http_timeout():g} s (LLMFT_CHROMA_TIMEOUT) while {doing}; is it busy?"
+        return f"{where} did not answer within {settings.timeout:g} s (LLMFT_CHROMA_TIMEOUT) while {doing}; is it busy?"
     if isinstance(err, httpx.TransportError):  # refused, reset, closed: nothing listens there now
         return f"{where} does not answer ({type(err).__name__}) while {doing}; {start}"
     return f"{where} failed while {doing} ({type(err).__name__}: {str(err)[:200]})"
@@ -75,7 +61,7 @@ def _client(settings: StoreSettings) -> Any:
             if session is not None:
                 import httpx
 
-                timeout = http_timeout()
+                timeout = settings.timeout
                 session.timeout = httpx.Timeout(timeout, connect=min(timeout, 5.0))
             client.heartbeat()
         except Exception as err:  # httpx.ConnectError, ValueError, chromadb errors: all mean "not reachable"

@@ -27,11 +27,12 @@ import tempfile
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from langchain_core.embeddings import Embeddings
 
 from llmft.errors import StoreError
+from llmft.settings.shop import EmbeddingBackend, StoreSettings
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +41,7 @@ _ONNX: dict[str, Any] = {}
 _TOKENIZERS: dict[str, Any] = {}
 _LOAD_LOCK = threading.Lock()
 _BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
-BACKENDS = ("auto", "onnx-int8", "torch")
+BACKENDS: tuple[str, ...] = get_args(EmbeddingBackend)
 ONNX_FILE = "model_qint8.onnx"
 ONNX_STAMP = "model_qint8.json"  # what the export was made from: re-exported when the weights change
 _ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -278,7 +279,7 @@ class Embedder(Embeddings):
         self.model_name = model or default_embedding_model()
         self.dtype = dtype
         self.batch_size = batch_size
-        self.requested_backend = backend or os.environ.get("LLMFT_EMBEDDING_BACKEND", "").strip() or "auto"
+        self.requested_backend = backend or StoreSettings.value_of("embedding_backend")
         if self.requested_backend not in BACKENDS:
             raise StoreError(f"embedding backend {self.requested_backend!r} is not one of {', '.join(BACKENDS)} "
                              "(LLMFT_EMBEDDING_BACKEND)")

@@ -17,11 +17,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from llmft.settings import StoreSettings
 from llmft.store.chroma import ChromaCollection
 from llmft.store.embeddings import Embedder
 from llmft.store.ingest import IngestSummary, ingest
 from llmft.store.retrieval import Retriever, SearchResult
-from llmft.store.settings import StoreSettings
 
 _DEMOS: dict[str, KnowledgeBase] = {}
 _DEMO_LOCK = threading.Lock()

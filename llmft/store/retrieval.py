@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 
 from llmft.errors import StoreError
+from llmft.settings.shop import MAX_QUESTION_CHARS
 from llmft.store.chroma import ChromaCollection, Record
 from llmft.store.embeddings import Embedder
 from llmft.store.filters import Constraints, Vocabulary, apply_constraints, parse_constraints
-from llmft.store.settings import MAX_QUESTION_CHARS
 
 logger = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index build at DEBUG on its own handler

@@ -21,13 +21,13 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from llmft.chat.answers import Answer, Answers
 from llmft.chat.check import check_phrasing
 from llmft.chat.extract import SentencePicker
 from llmft.chat.failures import model_failure
-from llmft.chat.intent import read_question
+from llmft.chat.intent import AskKind, read_question
 from llmft.chat.prompts import phrase_messages, rewrite_messages
 from llmft.chat.shop import Shop
 from llmft.chat.sources import Source, Sources
@@ -38,11 +38,34 @@ from llmft.store.retrieval import conversation_turns
 
 if TYPE_CHECKING:
     from llmft.chat.backends import Backend
+    from llmft.store import Retriever, SearchResult
+    from llmft.store.embeddings import Embedder
 
 logger = logging.getLogger(__name__)
 
 Status = Literal["streaming", "grounded", "replaced", "retrieval-only", "no-model"]
 MAX_REWRITE_CHARS = 300  # a "rewrite" longer than this is the model chatting, not a question
+
+
+class KnowledgeBaseLike(Protocol):
+    """What the bot reads from a knowledge base (`llmft.store.KnowledgeBase`): its search, its records, its
+    embedder. Chat never writes to the store."""
+
+    embedder: Embedder
+
+    @property
+    def retriever(self) -> Retriever: ...
+
+    def search(self, question: str, k: int = 5, history: Sequence[str] = (), rewritten: str | None = None
+               ) -> SearchResult: ...
+
+
+class ChatModelLike(Protocol):
+    """What the bot asks of a chat model (a LangChain `ChatOpenAI`, or a scripted one in tests)."""
+
+    def invoke(self, messages: Any) -> Any: ...  # `.content`: the text
+
+    def stream(self, messages: Any, **kwargs: Any) -> Iterator[Any]: ...  # chunks with `.content`
 
 
 class ChatError(LlmftError, ValueError):
@@ -59,7 +82,7 @@ class Reply:
     problems: list[str] = field(default_factory=list)  # what the check found in the model's phrasing
     model_text: str = ""  # the model's own phrasing, kept when it was set aside
     computed: str = ""  # the answer computed from the store's data
-    kind: str = ""  # what was asked: product, attribute, list, superlative, policy, comparison, not_sold
+    kind: AskKind | Literal[""] = ""  # what was asked ("": nothing yet)
     first_token_s: float | None = None  # from the message to the first visible word
 
     def to_dict(self) -> dict[str, Any]:
@@ -87,7 +110,8 @@ def _phrase_tokens(answer: Answer) -> int:
 
 
 class ShopBot:
-    def __init__(self, knowledge_base: Any, model: Any = None, backend: str | Backend = "no model", k: int = 5,
+    def __init__(self, knowledge_base: KnowledgeBaseLike, model: ChatModelLike | None = None,
+                 backend: str | Backend = "no model", k: int = 5,
                  rewrite_with_model: bool = False):
         self.kb = knowledge_base
         self.model = model

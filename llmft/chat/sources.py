@@ -7,12 +7,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from llmft.chat.shop import Document, Product
 from llmft.store import Hit
+from llmft.store.retrieval import HitKind
 
-SourceKind = Literal["product", "document"]
+SourceKind = HitKind
 NOT_SOLD_SIMILARITY = 0.5  # below this best cosine similarity nothing fits (bench/rag_eval.py's "not sold" line)
 MAX_PASSAGE_CHARS = 600  # a passage shown on a card; chunks are short already
 

@@ -21,7 +21,7 @@ from llmft.settings import StoreSettings
 from llmft.store.chroma import ChromaCollection
 from llmft.store.embeddings import Embedder
 from llmft.store.ingest import IngestSummary, ingest
-from llmft.store.retrieval import Retriever, SearchResult
+from llmft.store.retrieval import Retriever, SearchMode, SearchResult
 
 _DEMOS: dict[str, KnowledgeBase] = {}
 _DEMO_LOCK = threading.Lock()
@@ -38,7 +38,8 @@ class KnowledgeBase:
     def __init__(self, settings: StoreSettings, embedder: Embedder | None = None):
         self.settings = settings
         self.collection = ChromaCollection(settings)
-        self.embedder = embedder or Embedder(settings.embedding_model, settings.embedding_dtype)
+        self.embedder = embedder or Embedder(settings.embedding_model, settings.embedding_dtype,
+                                             backend=settings.embedding_backend)
         self._retriever: Retriever | None = None
 
     @classmethod
@@ -79,10 +80,10 @@ class KnowledgeBase:
         return self._retriever
 
     def search(self, question: str, k: int = 5, history: Sequence[Any] = (), rewritten: str | None = None,
-               mode: str = "hybrid") -> SearchResult:
+               mode: SearchMode = "hybrid") -> SearchResult:
         return self.retriever.search(question, k=k, history=history, rewritten=rewritten, mode=mode)
 
-    def as_retriever(self, k: int = 5, mode: str = "hybrid") -> Any:
+    def as_retriever(self, k: int = 5, mode: SearchMode = "hybrid") -> Any:
         """A LangChain retriever over this store (`llmft.store.lc_retriever.ShopRetriever`)."""
         from llmft.store.lc_retriever import ShopRetriever
 

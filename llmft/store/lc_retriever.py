@@ -17,6 +17,8 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from llmft.store.retrieval import SearchMode
+
 
 class ShopRetriever(BaseRetriever):
     """`KnowledgeBase.search` behind LangChain's retriever interface."""
@@ -24,7 +26,7 @@ class ShopRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
     knowledge_base: Any  # llmft.store.KnowledgeBase (Any: pydantic need not know the class)
     k: int = 5
-    mode: str = "hybrid"
+    mode: SearchMode = "hybrid"
 
     def _get_relevant_documents(self, query: str, *, run_manager: CallbackManagerForRetrieverRun,
                                 history: Sequence[Any] = (), rewritten: str | None = None) -> list[Document]:

@@ -16,7 +16,7 @@ import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
@@ -29,7 +29,9 @@ from llmft.store.filters import Constraints, Vocabulary, apply_constraints, pars
 logger = logging.getLogger(__name__)
 logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs each index build at DEBUG on its own handler
 
-MODES = ("hybrid", "fusion", "bm25", "vector")
+SearchMode = Literal["hybrid", "fusion", "bm25", "vector"]
+HitKind = Literal["product", "document"]
+MODES: tuple[str, ...] = get_args(SearchMode)
 RRF_K = 60  # the constant of Cormack et al. (2009): damps the weight of the very first ranks
 CANDIDATES = 50  # how deep each ranking goes before fusion
 BM25_WEIGHT = 1.0  # plain RRF; bench/rag_eval.py --bm25-weight shows what another weight would do
@@ -43,7 +45,7 @@ class Hit:
     """One retrieved product or document chunk, with its source and why it was chosen."""
 
     id: str
-    kind: str  # "product" or "document"
+    kind: HitKind
     text: str
     score: float
     reason: str
@@ -168,7 +170,7 @@ class Retriever:
         return Hit(record.id, str(record.metadata.get("kind", "document")), record.text, score, reason,
                    dict(record.metadata), similarity)
 
-    def _fused(self, query: str, k: int, allowed_ids: set[str] | None, mode: str, prefix: str = "") -> list[Hit]:
+    def _fused(self, query: str, k: int, allowed_ids: set[str] | None, mode: SearchMode, prefix: str = "") -> list[Hit]:
         allowed = None
         if allowed_ids is not None:
             allowed = np.array([r.id in allowed_ids for r in self.records], dtype=bool)
@@ -192,7 +194,7 @@ class Retriever:
                 for i in best if i in self.position]
 
     def search(self, question: str, k: int = 5, history: Sequence[Any] = (), rewritten: str | None = None,
-               mode: str = "hybrid") -> SearchResult:
+               mode: SearchMode = "hybrid") -> SearchResult:
         """The `k` best hits for a question; `history` resolves a follow-up, `rewritten` (an LLM's) replaces both."""
         question = check_question(question)
         if mode not in MODES:

@@ -3,7 +3,7 @@
 #   1. bench/train_loop_vs_trainer.py: our Accelerate loop against Seq2SeqTrainer, full and LoRA, bf16, batch 8
 #   2. bench/train_memory.py --table in bf16: full and LoRA, gradient checkpointing off and on, batches 2, 8, 16
 #      (512 prompt + 128 summary tokens: the recipes' longest rows)
-#   3. the tiny recipe (training/recipes/tiny, data from llmft.tiny), full and LoRA, 100 steps each through
+#   3. the tiny recipe (training/recipes/tiny, data from llmft.demo.tiny), full and LoRA, 100 steps each through
 #      `accelerate launch training/train.py`, with a check that the logged loss falls (first vs last)
 #   4. bench/summarize_throughput.py: summaries per second (the script runs on the CPU; ct2 only if installed)
 #
@@ -144,7 +144,7 @@ if [[ $QUICK != 1 ]]; then  # inductor's C++ compile of even the tiny model take
         --batch_size "${MFU_BATCHES[-1]}" --torch_compile
 fi
 
-step tiny_project 60 "$PYTHON" -m llmft.tiny "$WORK/tiny"
+step tiny_project 60 "$PYTHON" -m llmft.demo.tiny "$WORK/tiny"
 for method in full lora; do
     step "tiny_$method" "${LIMITS[3]}" "$PYTHON" -m accelerate.commands.launch --config_file "$ACCELERATE_CONFIG" \
         training/train.py --config "training/recipes/tiny/$method.yaml" \

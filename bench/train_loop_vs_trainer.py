@@ -14,8 +14,8 @@ learning rate, linear schedule, clipping at 1.0), precision and logging interval
 
 The model is flan-t5-base's architecture (`--model base`: 12+12 layers, d_model 768, d_ff 2048, 12 heads,
 gated-GELU, 32,128-token vocabulary, its own untied `lm_head`) with random weights, written once to a temporary
-folder so every configuration loads the same weights, or the 2-layer tiny T5 of `llmft.tiny` (`--model tiny`).
-Rows are `llmft.tiny.synthetic_dialogues`, `--dialogues_per_row` of them joined into one, so a base-model prompt
+folder so every configuration loads the same weights, or the 2-layer tiny T5 of `llmft.demo.tiny` (`--model tiny`).
+Rows are `llmft.demo.tiny.synthetic_dialogues`, `--dialogues_per_row` of them joined into one, so a base-model prompt
 is about as long as a DialogSum one; all of one length (prompts cut to the shortest one), so both loops train on
 batches of the same shape although they draw the rows in different orders.
 

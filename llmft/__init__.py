@@ -11,7 +11,8 @@ Read it from the folder names; imports point down this list only.
 - The parts: `training` (the Accelerate loop, checkpoints, resume, logs), `prompting` (the Prompting Space's
   logic), `summarizing` (the Summarizer Space's logic), `store` (the shop knowledge base).
 - `apps`: what every Space shares (settings from the environment, errors for the UI, the demo-model note).
-- `demo` (the embedded local default) and `tiny` (tiny T5 models for tests and offline demos).
+- `demo`: the embedded local default (`python -m llmft.demo build`, its tiny recipes as package data) and `demo.tiny`
+  (tiny T5 models for tests and offline demos).
 """
 
 from llmft.errors import (

@@ -37,12 +37,20 @@ def singular(token: str) -> str:
 
 
 @dataclass
-class Product:
-    """One catalogue product as the bot reads it: the record's id (for citations) and its typed fields."""
+class Stored:
+    """One stored record as answers read it: its id (for citations), text and metadata."""
 
     record_id: str
     text: str
     meta: dict[str, Any]
+
+    def text_of(self, *keys: str) -> str:
+        """The first of these metadata fields that is set, as text ("" when none is)."""
+        return next((str(self.meta[key]) for key in keys if self.meta.get(key) not in (None, "")), "")
+
+
+class Product(Stored):
+    """One catalogue product with its typed fields."""
 
     @property
     def id(self) -> str:
@@ -59,11 +67,11 @@ class Product:
 
     @property
     def category(self) -> str:
-        return str(self.meta.get("category") or "")
+        return self.text_of("category")
 
     @property
     def brand(self) -> str:
-        return str(self.meta.get("brand") or "")
+        return self.text_of("brand")
 
     def field(self, *words: str) -> tuple[str, Any] | None:
         """The first field whose name contains one of `words` (case-insensitive): ("returnPolicy", "No return ...")."""
@@ -73,21 +81,16 @@ class Product:
         return None
 
 
-@dataclass
-class Document:
+class Document(Stored):
     """One stored chunk of a document, with its place in the file."""
-
-    record_id: str
-    text: str
-    meta: dict[str, Any]
 
     @property
     def file(self) -> str:
-        return str(self.meta.get("file") or "")
+        return self.text_of("file")
 
     @property
     def heading(self) -> str:
-        return str(self.meta.get("heading") or self.meta.get("section") or "")
+        return self.text_of("heading", "section")
 
     @property
     def chunk(self) -> int:

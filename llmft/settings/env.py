@@ -35,14 +35,14 @@ class Variable:
     default: str
     meaning: str
     fallback: str | None = None  # read when `name` is unset (an older name, or a library's own variable)
-    minimum: float | None = None  # the smallest value allowed
+    minimum: float = 0  # the smallest value allowed: no setting of ours takes a negative number
     positive: bool = False  # the value must be more than 0
     secret: bool = False  # never printed: repr, logs, errors (see `llmft.settings.secret_values`)
     internal: bool = False  # set by the package for a child process, not by a person: left out of the tables
 
 
 def setting(name: str, default: Any = MISSING, meaning: str = "", *, factory: Any = MISSING,
-            shown: str | None = None, fallback: str | None = None, minimum: float | None = None,
+            shown: str | None = None, fallback: str | None = None, minimum: float = 0,
             positive: bool = False, secret: bool = False, internal: bool = False) -> Any:
     """A dataclass field filled from the environment variable `name` (see the module docstring)."""
     if shown is None:
@@ -95,7 +95,7 @@ def parse(variable: Variable, raw: str, kind: Any, error: type[LlmftError] = Con
             raise error(f"{name}={raw!r} is not {'a whole number' if kind is int else 'a number'}.") from None
         if variable.positive and not value > 0:
             raise error(f"{name}={raw!r} must be greater than 0.")
-        if variable.minimum is not None and value < variable.minimum:
+        if value < variable.minimum:
             raise error(f"{name}={value} is too small; it must be at least {_shown(variable.minimum)}.")
         return value
     return raw

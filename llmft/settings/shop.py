@@ -47,11 +47,11 @@ class SupervisorSettings(EnvSettings):
     """How the embedded llama.cpp server is watched and restarted."""
 
     max_restarts: int = setting("LLMFT_LOCAL_LLM_MAX_RESTARTS", 3, "restarts allowed within any minute; one crash "
-                                "more: marked down", minimum=0)
+                                "more: marked down")
     backoff_s: float = setting("LLMFT_LOCAL_LLM_BACKOFF_S", 1.0, "seconds before the first restart; doubled for each "
-                               "restart within the last minute", minimum=0)
+                               "restart within the last minute")
     hang_s: float = setting("LLMFT_LOCAL_LLM_HANG_S", 60.0, "seconds a live server may fail every health check "
-                            "before it is killed and restarted", minimum=0)
+                            "before it is killed and restarted")
     check_every_s: float = 1.0
     start_timeout_s: float = 60.0
 

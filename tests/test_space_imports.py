@@ -24,7 +24,7 @@ print(json.dumps({"threads": [t.name for t in threading.enumerate()],
 """
 
 
-@pytest.mark.parametrize("space", ["shopbot", "summarizer"])
+@pytest.mark.parametrize("space", ["shopbot", "summarizer", "prompting"])
 def test_importing_the_app_starts_nothing(space: str, tmp_path: Path) -> None:
     env = dict(guarded_env(), LLMFT_STORE_PATH=str(tmp_path / "store"), LLMFT_FEEDBACK_DIR=str(tmp_path / "votes"),
                LLMFT_FEEDBACK_DATASET="someone/votes", LLMFT_FEEDBACK_TOKEN="hf_not_a_token_for_tests",

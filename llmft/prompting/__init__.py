@@ -3,7 +3,7 @@
 A *column* is one prompting strategy: a number of shots (0 to 5) and a picker (first-k, random with a
 seed, or most similar by sentence-transformers embeddings). One module per concern:
 
-- `controls`: the page's inputs, checked (`ColumnConfig`, `column_configs`, `generation_settings`, ...);
+- `controls`: the page's inputs, checked, and their defaults (`ColumnConfig`, `column_configs`, `Decoding`, ...);
 - `comparison`: one dialogue, several columns (`run_column`, `ColumnResult`, `Comparison`);
 - `sweep`: every column over many dialogues (`evaluate_columns`, `Evaluation`, the CSV);
 - `lab`: a server's shared state and its two jobs (`PromptingLab.compare`, `PromptingLab.evaluate`);
@@ -16,10 +16,12 @@ from llmft.prompting.comparison import ROUGE_LABELS, ROUGE_SCALE, ColumnResult, 
 from llmft.prompting.controls import (
     COLUMN_NAMES,
     DECODING_CHOICES,
+    DEFAULT_COLUMNS,
     FIELD_LABELS,
     MAX_SHOTS,
     PICKER_NAMES,
     ColumnConfig,
+    Decoding,
     checked_number,
     column_configs,
     column_field_label,
@@ -33,6 +35,7 @@ __all__ = [
     "COLUMN_NAMES",
     "CSV_FIELDS",
     "DECODING_CHOICES",
+    "DEFAULT_COLUMNS",
     "FIELD_LABELS",
     "MAX_SHOTS",
     "PICKER_NAMES",
@@ -41,6 +44,7 @@ __all__ = [
     "ColumnConfig",
     "ColumnResult",
     "Comparison",
+    "Decoding",
     "Evaluation",
     "ProgressFn",
     "PromptingLab",

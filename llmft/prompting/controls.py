@@ -103,6 +103,11 @@ class ColumnConfig:
         return ColumnConfig(shots=shots, strategy=self.strategy, seed=seed, name=self.name)
 
 
+# The page's three columns as they first are: zero-shot, one-shot, two most similar shots.
+DEFAULT_COLUMNS = (ColumnConfig(0, "first", 0, "A"), ColumnConfig(1, "first", 0, "B"),
+                   ColumnConfig(2, "similar", 0, "C"))
+
+
 def column_configs(*triples: tuple[Any, Any, Any]) -> list[ColumnConfig]:
     """Configs named A, B, C, ... from (shots, strategy, seed) triples, checked."""
     if len(triples) > len(COLUMN_NAMES):
@@ -117,31 +122,37 @@ def column_configs(*triples: tuple[Any, Any, Any]) -> list[ColumnConfig]:
     ]
 
 
-def generation_settings(
-    decoding: str = "greedy",
-    num_beams: int = 4,
-    temperature: float = 0.7,
-    top_p: float = 0.9,
-    max_new_tokens: int = 200,
-    seed: int = 0,
-) -> GenerationSettings:
-    """`GenerationSettings` from the app's controls: greedy, beam search, or sampling (seeded).
+@dataclass(frozen=True)
+class Decoding:
+    """The page's generation controls, named as the API names them, with their defaults: the one place the
+    endpoints' defaults and the controls' first values come from. `settings()` checks them."""
 
-    Only the controls the chosen decoding uses are checked (the page hides the others).
-    """
-    if decoding not in DECODING_CHOICES:
-        raise ConfigError(
-            f"{FIELD_LABELS['decoding']}: unknown decoding '{decoding}'; choose one of {', '.join(DECODING_CHOICES)}."
-        )
-    max_new_tokens = checked_number(max_new_tokens, FIELD_LABELS["max_new_tokens"], 1, MAX_NEW_TOKENS, whole=True)
-    if decoding == "greedy":
-        return GenerationSettings(max_new_tokens=max_new_tokens)
-    if decoding == "beam":
-        beams = checked_number(num_beams, FIELD_LABELS["num_beams"], 2, 8, whole=True)
-        return GenerationSettings(max_new_tokens=max_new_tokens, num_beams=beams)
-    temperature = checked_number(temperature, FIELD_LABELS["temperature"], 0, 2, above_low=True)
-    top_p = checked_number(top_p, FIELD_LABELS["top_p"], 0, 1, above_low=True)
-    seed = checked_number(seed, FIELD_LABELS["seed"], 0, MAX_SEED, whole=True)
-    return GenerationSettings(
-        max_new_tokens=max_new_tokens, do_sample=True, temperature=temperature, top_p=top_p, seed=seed
-    )
+    decoding: str = "greedy"
+    num_beams: int = 4
+    temperature: float = 0.7
+    top_p: float = 0.9
+    max_new_tokens: int = 200
+    seed: int = 0
+
+    def settings(self) -> GenerationSettings:
+        """`GenerationSettings` for greedy, beam search, or sampling (seeded); only the controls the chosen
+        decoding uses are checked (the page hides the others)."""
+        if self.decoding not in DECODING_CHOICES:
+            raise ConfigError(f"{FIELD_LABELS['decoding']}: unknown decoding '{self.decoding}'; choose one of "
+                              f"{', '.join(DECODING_CHOICES)}.")
+        tokens = checked_number(self.max_new_tokens, FIELD_LABELS["max_new_tokens"], 1, MAX_NEW_TOKENS, whole=True)
+        if self.decoding == "greedy":
+            return GenerationSettings(max_new_tokens=tokens)
+        if self.decoding == "beam":
+            beams = checked_number(self.num_beams, FIELD_LABELS["num_beams"], 2, 8, whole=True)
+            return GenerationSettings(max_new_tokens=tokens, num_beams=beams)
+        temperature = checked_number(self.temperature, FIELD_LABELS["temperature"], 0, 2, above_low=True)
+        top_p = checked_number(self.top_p, FIELD_LABELS["top_p"], 0, 1, above_low=True)
+        seed = checked_number(self.seed, FIELD_LABELS["seed"], 0, MAX_SEED, whole=True)
+        return GenerationSettings(max_new_tokens=tokens, do_sample=True, temperature=temperature, top_p=top_p,
+                                  seed=seed)
+
+
+def generation_settings(*args: Any, **kwargs: Any) -> GenerationSettings:
+    """`GenerationSettings` from the page's generation controls (`Decoding`'s fields, in its order), checked."""
+    return Decoding(*args, **kwargs).settings()

@@ -138,7 +138,7 @@ def test_the_space_folder_is_self_contained_and_only_what_the_app_needs(world) -
     files = sorted(p.relative_to(space_dir).as_posix() for p in space_dir.rglob("*") if p.is_file())
     for needed in ("app.py", "README.md", "requirements.txt", "screenshot.png", "llmft/__init__.py",
                    "llmft/errors.py", "llmft/summarizing/variants.py", "llmft/summarizing/explain.py",
-                   "llmft/apps/errors.py", "llmft/models.py"):
+                   "llmft/apps/errors.py", "llmft/models/loader.py"):
         assert needed in files
     assert "llmft/stale.py" not in files  # left by an earlier deployment: the upload mirrors the build
     assert not [f for f in files if f.startswith(("llmft/training/", "llmft/chat/", "llmft/store/",

@@ -61,16 +61,8 @@ def plan_training(
         num_training_steps=total_steps * accelerator.num_processes,
     )
     scheduler = accelerator.prepare(scheduler)
-    return TrainingPlan(
-        model=model,
-        optimizer=optimizer,
-        scheduler=scheduler,
-        train_loader=train_loader,
-        eval_loader=eval_loader,
-        steps_per_epoch=steps_per_epoch,
-        total_steps=total_steps,
-        num_epochs=math.ceil(total_steps / steps_per_epoch),
-    )
+    return TrainingPlan(model, optimizer, scheduler, train_loader, eval_loader, steps_per_epoch, total_steps,
+                        num_epochs=math.ceil(total_steps / steps_per_epoch))
 
 
 # Devices whose AdamW kernel is fused in every torch this project supports (>= 2.4), and that the tests cover.

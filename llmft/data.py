@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from llmft.errors import DataError
+from llmft.settings.spaces import DEFAULT_DATASET  # the apps let LLMFT_DATASET override it
 
-DEFAULT_DATASET = "knkarthick/dialogsum"  # the apps let LLMFT_DATASET override it (llmft.apps.settings)
 SUPPORTED_SUFFIXES = (".jsonl", ".json", ".csv")
 # DialogSum's own files call the validation split "dev"; the Hub copy calls it "validation".
 _SPLIT_FILE_NAMES = {"train": ["train"], "validation": ["dev", "validation"], "test": ["test"]}

@@ -41,7 +41,6 @@ _ONNX: dict[str, Any] = {}
 _TOKENIZERS: dict[str, Any] = {}
 _LOAD_LOCK = threading.Lock()
 _BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
-BACKENDS: tuple[str, ...] = get_args(EmbeddingBackend)
 ONNX_FILE = "model_qint8.onnx"
 ONNX_STAMP = "model_qint8.json"  # what the export was made from: re-exported when the weights change
 _ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
@@ -280,8 +279,8 @@ class Embedder(Embeddings):
         self.dtype = dtype
         self.batch_size = batch_size
         self.requested_backend = backend or StoreSettings.value_of("embedding_backend")
-        if self.requested_backend not in BACKENDS:
-            raise StoreError(f"embedding backend {self.requested_backend!r} is not one of {', '.join(BACKENDS)} "
+        if self.requested_backend not in (backends := get_args(EmbeddingBackend)):
+            raise StoreError(f"embedding backend {self.requested_backend!r} is not one of {', '.join(backends)} "
                              "(LLMFT_EMBEDDING_BACKEND)")
         self._onnx: OnnxEncoder | None = None
         self._resolved: str | None = None

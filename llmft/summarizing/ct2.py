@@ -14,15 +14,16 @@ given summaries, to check a conversion against torch. Needs `pip install ctransl
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import tempfile
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from llmft.errors import ConfigError, ModelLoadError
+from llmft.model_cache import ModelCache
 from llmft.models import load_model, locate, normalise_source, resolve_source
 from llmft.summarizing.settings import QUANTIZATIONS
 
@@ -129,17 +130,17 @@ class Ct2Variants:
         self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="llmft-ct2-models-"))
         self.quantization = quantization
         self.threads = threads
-        self._models: dict[tuple[str, str | None, str], Ct2Summarizer] = {}
-        self._lock = threading.Lock()
+        # One conversion at a time: each holds a full fp32 model in memory.
+        self._models: ModelCache[Ct2Summarizer] = ModelCache(one_load_at_a_time=True)
+        self._folders = itertools.count()
 
     def get(self, source: str, revision: str | None, base_source: str, tokenizer: Any) -> Ct2Summarizer:
         key = (normalise_source(source), revision, normalise_source(base_source) if base_source.strip() else "")
-        with self._lock:  # one conversion at a time: each holds a full fp32 model in memory
-            if key not in self._models:
-                out = self.work_dir / f"model-{len(self._models)}"
-                folder = resolve_source(source, revision)
-                convert(str(folder), out, self.quantization)
-                compute = "int8" if self.quantization.startswith("int8") else self.quantization
-                self._models[key] = Ct2Summarizer(out, tokenizer, compute, self.threads)
-                logger.info("serving %s with CTranslate2 (%s)", source, self.quantization)
-            return self._models[key]
+        return self._models.get_or_load(key, lambda: self._convert(source, revision, tokenizer))
+
+    def _convert(self, source: str, revision: str | None, tokenizer: Any) -> Ct2Summarizer:
+        out = self.work_dir / f"model-{next(self._folders)}"
+        convert(str(resolve_source(source, revision)), out, self.quantization)
+        compute = "int8" if self.quantization.startswith("int8") else self.quantization
+        logger.info("serving %s with CTranslate2 (%s)", source, self.quantization)
+        return Ct2Summarizer(out, tokenizer, compute, self.threads)

@@ -20,6 +20,7 @@ from llmft.settings import (
     SummarizerSettings,
     markdown_table,
     secret_values,
+    variables,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -105,14 +106,14 @@ def test_a_child_process_reads_what_to_env_writes():
 
 
 def test_the_readmes_tables_are_the_settings_homes():
-    found = {}
+    tabled: set[str] = set()
     for readme in READMES:
-        for areas, table in TABLE.findall(readme.read_text()):
-            found[(readme.name, areas)] = table
-            assert table == markdown_table(*areas.split()), (
-                f"{readme}: the table of {areas} differs from `python -m llmft.settings {areas}`; paste its output")
-    tabled = {area for (_, areas) in found for area in areas.split()}
-    assert tabled >= set(AREAS) - {"local-server"}, f"areas with no README table: {set(AREAS) - tabled}"
+        for names, table in TABLE.findall(readme.read_text()):
+            assert table == markdown_table(*names.split()), (
+                f"{readme}: the table of {names} differs from `python -m llmft.settings {names}`; paste its output")
+            tabled |= {v.name for v in variables(*names.split())}
+    untabled = {v.name for cls in AREAS.values() for v in cls.variables() if not v.internal} - tabled
+    assert not untabled, f"variables no README table lists: {sorted(untabled)}"
 
 
 def test_python_m_llmft_settings_prints_the_tables():
@@ -120,4 +121,4 @@ def test_python_m_llmft_settings_prints_the_tables():
                          check=True).stdout
     assert "| `OPENAI_BASE_URL` | (none) |" in out and "| `LLMFT_CHAT_TIMEOUT` | `30` |" in out
     bad = subprocess.run([sys.executable, "-m", "llmft.settings", "nope"], cwd=REPO, capture_output=True, text=True)
-    assert bad.returncode != 0 and "unknown area(s) nope" in bad.stderr
+    assert bad.returncode != 0 and "'nope' is neither a settings area" in bad.stderr

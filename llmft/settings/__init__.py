@@ -5,7 +5,8 @@
 
 One dataclass per area (`spaces`: every Space and the Prompting and Summarizer Spaces; `shop`: the Shopbot's
 model, local server and store; `services`: the Hub, votes, the consistency model, the launcher), filled by one
-parser (`env`). `python -m llmft.settings` prints the tables the READMEs carry (a test checks they match).
+parser (`env`). `python -m llmft.settings [AREA|VARIABLE ...]` prints the tables the READMEs carry (a test
+checks they match).
 Libraries' own variables (`HF_*`, `GRADIO_*`, `MALLOC_ARENA_MAX`) are read where they act.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from llmft.errors import ConfigError
 from llmft.settings.env import EnvSettings, Variable, setting, split_items
 from llmft.settings.services import FaithfulnessSettings, FeedbackSettings, HubSettings, LauncherSettings
 from llmft.settings.shop import ChatSettings, LocalServerChild, StoreSettings, SupervisorSettings
@@ -27,18 +29,23 @@ AREAS: dict[str, type[EnvSettings]] = {
 }
 
 
-def variables(area: str) -> list[Variable]:
-    """The variables an area states (a Space's subclass: only those it adds or changes), for a table."""
-    cls = AREAS[area]
-    inherited = {v.name for base in cls.__mro__[1:] if issubclass(base, EnvSettings) and base is not EnvSettings
-                 for v in base.variables()}
-    return [v for v in cls.variables() if v.name not in inherited and not v.internal]
+def variables(*names: str) -> list[Variable]:
+    """The variables `names` stand for: an area's (a Space's, inherited ones included) or a variable's own name,
+    in order, without repeats or the internal ones. ConfigError for a name that is neither."""
+    by_name = {v.name: v for cls in AREAS.values() for v in cls.variables()}
+    chosen: dict[str, Variable] = {}
+    for name in names:
+        if name not in AREAS and name not in by_name:
+            raise ConfigError(f"{name!r} is neither a settings area ({', '.join(AREAS)}) nor a variable of ours")
+        for variable in AREAS[name].variables() if name in AREAS else [by_name[name]]:
+            chosen.setdefault(variable.name, variable)
+    return [v for v in chosen.values() if not v.internal]
 
 
-def markdown_table(*areas: str) -> str:
-    """The README table of these areas' variables."""
+def markdown_table(*names: str) -> str:
+    """The README table of these areas' or variables' settings (`python -m llmft.settings NAME ...`)."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
-    rows += [f"| `{v.name}` | {v.default} | {v.meaning} |" for area in areas for v in variables(area)]
+    rows += [f"| `{v.name}` | {v.default} | {v.meaning} |" for v in variables(*names)]
     return "\n".join(rows)
 
 

@@ -12,7 +12,7 @@ import gradio as gr
 
 from llmft.apps.demo_note import demo_note
 from llmft.apps.prompting_endpoints import PromptingEndpoints
-from llmft.apps.serve import checked_by_package, serve
+from llmft.apps.serve import checked_by_package, dialogue_boxes, serve
 from llmft.apps.services import PromptingServices
 from llmft.faithfulness import METHOD
 from llmft.prompting import (
@@ -156,11 +156,7 @@ def _compare_tab(where: str | bool) -> dict[str, Any]:
         page["topic"] = gr.Dropdown([], value="", label="Topic", allow_custom_value=True, scale=2)
         page["example"] = gr.Dropdown([], value="", label="Test dialogue (id)", allow_custom_value=True, scale=2)
         page["random"] = gr.Button("Random dialogue", scale=1)
-    with gr.Row():
-        page["dialogue"] = gr.Textbox("", label="Dialogue", lines=10, max_lines=20, scale=3,
-                                      placeholder="#Person1#: ...\n#Person2#: ...")
-        page["reference"] = gr.Textbox("", label="Reference summary (one per line)", lines=10, scale=2,
-                                       placeholder="Optional: without one, no ROUGE")
+    page["dialogue"], page["reference"] = dialogue_boxes()
     page["compare"] = gr.Button("Compare", variant="primary")
     # Persistent, unlike the toasts: what a person must know to read the result (shots dropped, why).
     page["notes"] = gr.Markdown("", elem_id="compare-notes")

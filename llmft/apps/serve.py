@@ -15,8 +15,8 @@ import gradio as gr
 
 from llmft.apps.memory import limit_malloc_arenas
 
-__all__ = ["checked_by_package", "download_path", "limit_malloc_arenas", "progress_callback", "serve",
-           "vote_thanks"]
+__all__ = ["checked_by_package", "dialogue_boxes", "download_path", "limit_malloc_arenas", "progress_callback",
+           "serve", "vote_thanks"]
 
 
 class Serving(Protocol):
@@ -69,3 +69,13 @@ def download_path(prefix: str, name: str) -> Path:
     """Where a file for download goes: Gradio serves the system temp folder; a folder per request keeps concurrent
     files apart."""
     return Path(tempfile.mkdtemp(prefix=prefix)) / name
+
+
+def dialogue_boxes() -> tuple[gr.Textbox, gr.Textbox]:
+    """The dialogue and its reference summaries, side by side (the Summarizer's and Prompting pages)."""
+    with gr.Row():
+        dialogue = gr.Textbox("", label="Dialogue", lines=10, max_lines=20, scale=3,
+                              placeholder="#Person1#: ...\n#Person2#: ...")
+        reference = gr.Textbox("", label="Reference summary (one per line)", lines=10, scale=2,
+                               placeholder="Optional: without one, no ROUGE")
+    return dialogue, reference

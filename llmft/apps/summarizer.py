@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from llmft.apps.serve import checked_by_package, serve
+from llmft.apps.serve import checked_by_package, dialogue_boxes, serve
 from llmft.apps.services import SummarizerServices
 from llmft.apps.summarizer_endpoints import SummarizerEndpoints
 from llmft.settings import SummarizerSettings
@@ -110,11 +110,7 @@ def build_app(settings: SummarizerSettings, services: SummarizerServices) -> gr.
 def _summarize_tab(names: list[str], votes: bool, where: str) -> dict[str, Any]:
     page: dict[str, Any] = {"dataset_note": gr.Markdown("Loading the dataset's dialogues ...")}
     page["example"] = gr.Dropdown([], value="", label="Test dialogue (id)", allow_custom_value=True)
-    with gr.Row():
-        page["dialogue"] = gr.Textbox("", label="Dialogue", lines=10, max_lines=20, scale=3,
-                                      placeholder="#Person1#: ...\n#Person2#: ...")
-        page["reference"] = gr.Textbox("", label="Reference summary (one per line)", lines=10, scale=2,
-                                       placeholder="Optional: without one, no ROUGE")
+    page["dialogue"], page["reference"] = dialogue_boxes()
     page["summarize"] = gr.Button("Summarize", variant="primary")
     page["table"] = gr.Dataframe(label="Summaries", interactive=False, wrap=True)
     page["facts"] = gr.HTML(elem_id="unsupported-facts")

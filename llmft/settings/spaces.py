@@ -57,8 +57,6 @@ class AppSettings(EnvSettings):
                                     "folder (local use; `scripts/run.sh`)")
     model_dirs: list[Path] = setting("LLMFT_MODEL_DIRS", factory=list,
                                      meaning="folders whose insides may be loaded by path, comma-separated")
-    max_eval_dialogues: int = setting("LLMFT_MAX_EVAL", 100, "most dialogues one evaluation may run over",
-                                      minimum=1)
 
     @property
     def model_choices(self) -> list[str]:
@@ -79,8 +77,16 @@ class AppSettings(EnvSettings):
 
 
 @dataclass
-class PromptingSettings(AppSettings):
-    """`AppSettings` plus the shot pool's size."""
+class EvaluatingSettings(AppSettings):
+    """`AppSettings` plus the largest evaluation: what the Prompting and Summarizer Spaces share (not the Shopbot)."""
+
+    max_eval_dialogues: int = setting("LLMFT_MAX_EVAL", 100, "most dialogues one evaluation may run over",
+                                      minimum=1)
+
+
+@dataclass
+class PromptingSettings(EvaluatingSettings):
+    """`AppSettings` plus the largest evaluation and the shot pool's size."""
 
     # The first "most similar" request embeds the whole pool: about a minute for 500 dialogues on 2 CPUs.
     shot_pool_size: int = setting("LLMFT_SHOT_POOL", 500, "examples the shot pickers choose from (the first N of "
@@ -88,15 +94,14 @@ class PromptingSettings(AppSettings):
 
     @classmethod
     def from_app(cls, shared: AppSettings) -> PromptingSettings:
-        """These settings from shared ones (every field of `AppSettings` copied), the rest from the environment."""
-        if isinstance(shared, cls):
-            return shared
-        return cls.from_env(**shared.shared())
+        """These settings from shared ones (every field of `AppSettings` copied), this Space's defaults for the rest."""
+        return shared if isinstance(shared, cls) else cls(**shared.shared())
 
 
 @dataclass
-class SummarizerSettings(AppSettings):
-    """`AppSettings` plus the Summarizer's variants and limits. Each model is a Hub id, `id@revision`, or a folder.
+class SummarizerSettings(EvaluatingSettings):
+    """`AppSettings` plus the largest evaluation, the Summarizer's variants and limits. Each model is a Hub id,
+    `id@revision`, or a folder.
 
     The base is the ORIGINAL model, `LLMFT_SUMMARIZER_BASE`: `LLMFT_BASE_MODEL` (the Prompting Space's model) may
     be a fine-tuned one (the demo build points it at its full checkpoint), so this Space does not read it."""

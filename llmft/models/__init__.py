@@ -19,7 +19,6 @@ only, so requests for models already loaded never wait behind a download.
 from llmft.model_cache import ModelCache
 from llmft.models.generation import GenerationSettings, generate
 from llmft.models.loader import (
-    DEFAULT_BASE_MODEL,
     MODEL_CACHE,
     LoadedModel,
     Located,
@@ -31,6 +30,7 @@ from llmft.models.loader import (
     pick_device,
     read_adapter_config,
 )
+from llmft.settings.spaces import DEFAULT_BASE_MODEL  # stated in the settings home; the apps' LLMFT_BASE_MODEL
 from llmft.sources import ModelPolicy, normalise_source, resolve_source, same_model
 
 __all__ = [

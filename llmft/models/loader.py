@@ -26,7 +26,6 @@ from llmft.sources import ADAPTER_CONFIG, ModelPolicy, normalise_source, resolve
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_BASE_MODEL = "google/flan-t5-base"  # the apps let LLMFT_BASE_MODEL override it (llmft.apps.settings)
 ASKED_BASE = "the base model asked for"  # how a mismatch names the caller's base; the Summarizer says its own
 _LOAD_ERRORS = (OSError, ValueError, KeyError)
 

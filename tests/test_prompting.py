@@ -11,7 +11,6 @@ import pytest
 
 from llmft.apps.demo_note import DEMO_MARKER, DEMO_NOTE, loaded_model_note
 from llmft.apps.errors import gradio_errors, redact, user_message
-from llmft.apps.settings import AppSettings
 from llmft.charts import grouped_bar_chart
 from llmft.data import DialogueExample
 from llmft.demo.tiny import synthetic_dialogues
@@ -36,6 +35,7 @@ from llmft.prompts import (
     parse_references,
     zero_shot_prompt,
 )
+from llmft.settings import AppSettings
 
 ROWS = synthetic_dialogues(8)
 FAST = generation_settings(max_new_tokens=6)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from llmft.apps.settings import AppSettings
 from llmft.errors import ModelLoadError
 from llmft.models import ModelCache, load_model, pick_device
+from llmft.settings import AppSettings
 from llmft.sources import ModelPolicy, normalise_source, same_model
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -28,8 +28,8 @@ from llmft.prompting.controls import (
     generation_settings,
 )
 from llmft.prompting.lab import PromptingLab, ShotPool
-from llmft.prompting.settings import PromptingSettings
 from llmft.prompting.sweep import CSV_FIELDS, Evaluation, ProgressFn, StrategySummary, evaluate_columns
+from llmft.settings import PromptingSettings
 
 __all__ = [
     "COLUMN_NAMES",

@@ -8,11 +8,11 @@ cross-attention evidence. `spaces/summarizer/app.py` only wires it to Gradio; no
 - `results`: `SingleResult`, `BatchResult` (percent ROUGE, the course's comparison table, charts, CSV).
 """
 
+from llmft.settings import SummarizerSettings
 from llmft.summarizing.batch import BatchFile, read_batch_file
 from llmft.summarizing.explain import Explanation, evidence_html, explain_summary
 from llmft.summarizing.results import ROUGE_SCALE, BatchResult, SingleResult
 from llmft.summarizing.service import Summarizer
-from llmft.summarizing.settings import SummarizerSettings
 from llmft.summarizing.variants import Variant, VariantModels, VariantSpec, variant_specs
 
 __all__ = [

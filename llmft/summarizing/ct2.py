@@ -25,7 +25,7 @@ from typing import Any
 from llmft.errors import ConfigError, ModelLoadError
 from llmft.model_cache import ModelCache
 from llmft.models import load_model, locate, normalise_source, resolve_source
-from llmft.summarizing.settings import QUANTIZATIONS
+from llmft.settings.spaces import QUANTIZATIONS
 
 logger = logging.getLogger(__name__)
 

@@ -24,12 +24,13 @@ from llmft.faithfulness import check as check_facts
 from llmft.metrics import score_one
 from llmft.models import MODEL_CACHE, GenerationSettings, generate
 from llmft.prompts import MAX_SOURCE_TOKENS, FittedPrompt, check_dialogue, fit_prompt, parse_references
+from llmft.settings import SummarizerSettings
+from llmft.settings import split_items as split_sources
 from llmft.summarizing.batch import read_batch_file
 from llmft.summarizing.ct2 import Ct2Variants
 from llmft.summarizing.examples import TestDialogues
 from llmft.summarizing.explain import Explanation, explain_summary
 from llmft.summarizing.results import BatchResult, SingleResult, VariantSummary, percent
-from llmft.summarizing.settings import SummarizerSettings, split_sources
 from llmft.summarizing.variants import Variant, VariantModels, VariantSpec, variant_specs
 
 logger = logging.getLogger(__name__)

@@ -16,6 +16,7 @@ same line of their app.py (the Prompting Space's queue bound: tests/test_prompti
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import uuid
 from pathlib import Path
@@ -120,8 +121,10 @@ ctypes.CDLL(None).malloc_stats()  # one "Arena N:" block per arena, on stderr
 
 
 def test_the_apps_limit_malloc_arenas(subprocess_env, python) -> None:
-    """glibc gives each allocating thread its own arena (up to 8 per CPU); the apps cap them at 2 before Gradio starts
-    its workers (bench/load.py: the Prompting Space's memory crept up 15% over 5 rounds with the default, 2% with 2)."""
+    """glibc gives each allocating thread its own arena (up to 8 per CPU); the apps cap them at 2 before any thread
+    starts: first thing in `main()`, before the services and Gradio's workers (importing app.py starts no thread:
+    tests/test_space_imports.py). bench/load.py: the Prompting Space's memory crept up 15% over 5 rounds with the
+    default, 2% with 2."""
     env = {key: value for key, value in subprocess_env.items() if key != "MALLOC_ARENA_MAX"}
     arenas = {}
     for mode in ("default", "limit"):
@@ -129,6 +132,7 @@ def test_the_apps_limit_malloc_arenas(subprocess_env, python) -> None:
         assert run.returncode == 0, run.stderr
         arenas[mode] = sum(line.startswith("Arena ") for line in run.stderr.splitlines())
     assert arenas == {"default": 7, "limit": 2}  # the main thread's and one per thread; then at most 2
-    for app in ("prompting", "summarizer", "shopbot"):  # called before Gradio is imported
-        source = (APP.parent.parent / app / "app.py").read_text()
-        assert source.index("\nlimit_malloc_arenas()") < source.index("\nimport gradio")
+    for app in ("prompting", "summarizer", "shopbot"):  # the first statement of main()
+        tree = ast.parse((APP.parent.parent / app / "app.py").read_text())
+        main = next(node for node in tree.body if isinstance(node, ast.FunctionDef) and node.name == "main")
+        assert ast.unparse(main.body[0]) == "limit_malloc_arenas()", app

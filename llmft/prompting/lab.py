@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from llmft.apps.demo_note import loaded_model_note
-from llmft.apps.settings import AppSettings
 from llmft.data import DialogueExample, load_dialogues
 from llmft.errors import DataError, PromptError
 from llmft.models import MODEL_CACHE, GenerationSettings, LoadedModel, load_model
 from llmft.prompting.comparison import Comparison, run_column
-from llmft.prompting.controls import FIELD_LABELS, ColumnConfig, checked_number
-from llmft.prompting.settings import PromptingSettings
+from llmft.prompting.controls import FIELD_LABELS, ColumnConfig, Decoding, checked_number
 from llmft.prompting.sweep import Evaluation, ProgressFn, evaluate_columns, no_progress
 from llmft.prompts import SimilarityIndex, check_dialogue, parse_references
+from llmft.settings import AppSettings, PromptingSettings
 
 logger = logging.getLogger(__name__)
 
@@ -185,7 +184,7 @@ class PromptingLab:
         if not configs:
             raise PromptError("Nothing to compare: configure at least one column.")
         refs = parse_references(references)
-        settings = settings or GenerationSettings()
+        settings = settings or Decoding().settings()  # the page's defaults
         steps = len(configs) + 1
         source = (model or "").strip() or self.settings.base_model
         progress(0, steps, f"Loading {source}")

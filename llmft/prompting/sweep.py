@@ -33,7 +33,7 @@ from llmft.prompting.comparison import (
     used_label,
     why_shots_dropped,
 )
-from llmft.prompting.controls import ColumnConfig
+from llmft.prompting.controls import ColumnConfig, Decoding
 from llmft.prompts import MAX_SOURCE_TOKENS, SimilarityIndex, fit_prompt, pick_shots
 
 # progress(done, total, description): `gr.Progress` in the app, tqdm or nothing elsewhere.
@@ -231,7 +231,7 @@ def evaluate_columns(
 ) -> Evaluation:
     """Run each column over `examples` (which need references), generating in batches per column."""
     progress = progress or no_progress
-    settings = settings or GenerationSettings()
+    settings = settings or Decoding().settings()  # the page's defaults
     missing = [e.id for e in examples if not e.summaries]
     if missing:
         raise DataError(f"Evaluation needs reference summaries; these dialogues have none: {', '.join(missing[:5])}")

@@ -44,7 +44,7 @@ logger = logging.getLogger("llmft.evaluate")
 
 
 @dataclass
-class EvalArguments:
+class EvaluateArguments:
     models: list[str] = field(
         default_factory=list, metadata={"help": "models to score, each name=source (Hub id, folder or adapter)"}
     )
@@ -101,7 +101,7 @@ def process_device(requested: str | None, processes: Any) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    (args,) = parse_args((EvalArguments,), argv, __doc__)
+    (args,) = parse_args((EvaluateArguments,), argv, __doc__)
     models = parse_models(args.models)
     baseline = args.baseline or next(iter(models))
     if baseline not in models:
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(
-    args: EvalArguments,
+    args: EvaluateArguments,
     examples: list[DialogueExample],
     evaluations: dict[str, ModelEvaluation],
     settings: GenerationSettings,

@@ -21,12 +21,13 @@ from typing import Any, Literal
 
 from llmft.data import DEFAULT_DATASET, load_dialogues
 from llmft.errors import ConfigError, run_cli
-from llmft.models import GenerationSettings, load_model, resolve_source
+from llmft.models import load_model, resolve_source
 from llmft.prompts import MAX_SOURCE_TOKENS
 from llmft.recipes import parse_args
 from llmft.training import RUN_CONFIG, check_output_dir, check_push_settings, count_parameters, prepare_output_dir
-from llmft.training.arguments import check_base_model_id
+from llmft.training.arguments import EvalArguments, PushArguments, check_base_model_id
 from llmft.training.logs import setup_logging
+from llmft.training.publishing import ModelToPublish, evaluate_and_publish
 
 logger = logging.getLogger("llmft.merge")
 
@@ -48,17 +49,6 @@ class MergeArguments:
     dataset_name: str | None = field(
         default=None, metadata={"help": "data to score on (default: the adapter's training data, else DialogSum)"}
     )
-    test_split: str = field(default="test", metadata={"help": "split to score with --evaluate"})
-    max_test_samples: int | None = field(default=None, metadata={"help": "score only the first N dialogues"})
-    per_device_eval_batch_size: int = field(default=16, metadata={"help": "dialogues per generate call"})
-    generation_max_new_tokens: int = field(default=128, metadata={"help": "summary length limit when scoring"})
-    generation_num_beams: int = field(default=1, metadata={"help": "beams when scoring (1: greedy)"})
-    push_to_hub: bool = field(default=False, metadata={"help": "push the merged model and a card"})
-    hub_model_id: str | None = field(default=None, metadata={"help": "repository to push to"})
-    hub_private: bool = field(default=False, metadata={"help": "create the repository as private"})
-    hub_base_model_id: str | None = field(
-        default=None, metadata={"help": "the base's Hub id for the card, when the adapter's base is a folder"}
-    )
 
 
 def adapter_recipe(folder: Path) -> dict[str, Any]:
@@ -75,11 +65,12 @@ def adapter_recipe(folder: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    (args,) = parse_args((MergeArguments,), argv, __doc__)
+    # The evaluation and push flags are train.py's own (the same dataclasses), next to the merge's.
+    args, evaluation, push = parse_args((MergeArguments, EvalArguments, PushArguments), argv, __doc__)
     setup_logging()
     if not args.adapter or not args.output_dir:
         raise ConfigError("Give --adapter (a LoRA adapter folder or Hub id) and --output_dir.")
-    check_push_settings(args)  # type: ignore[arg-type]  (same push fields as TrainArguments)
+    check_push_settings(push)
     run_config = {"merged_from": args.adapter, "base_model": args.base_model, "dtype": args.dtype}
     check_output_dir(args.output_dir, run_config, args.overwrite_output_dir, resume=None, resumable=False)
 
@@ -89,15 +80,15 @@ def main(argv: list[str] | None = None) -> int:
     if loaded.kind != "adapter":
         raise ConfigError(f"'{args.adapter}' is a full model, not a LoRA adapter: there is nothing to merge.")
     base_id = (
-        check_base_model_id(loaded.base_model, args.hub_base_model_id, "lora-merged") if args.push_to_hub else None
+        check_base_model_id(loaded.base_model, push.hub_base_model_id, "lora-merged") if push.push_to_hub else None
     )
     recipe = adapter_recipe(resolve_source(args.adapter))
     dataset = args.dataset_name or recipe.get("dataset_name") or DEFAULT_DATASET
     # Loaded before merging, so that a missing split fails first. Grouped: several references per dialogue.
     test_rows = (
-        load_dialogues(dataset, args.test_split, limit=args.max_test_samples, group_references=True)
+        load_dialogues(dataset, evaluation.test_split, limit=evaluation.max_test_samples, group_references=True)
         if args.evaluate
-        else []
+        else None
     )
 
     merged = loaded.model.merge_and_unload()  # W + (alpha / r) * B @ A, folded into each target weight
@@ -110,38 +101,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     del merged, loaded
 
-    results = None
-    if args.evaluate:
-        from llmft.evaluation import evaluate_saved_model
-
-        settings = GenerationSettings(
-            max_new_tokens=args.generation_max_new_tokens, num_beams=args.generation_num_beams
-        )
-        results = evaluate_saved_model(
-            output_dir,
-            "merged",
-            test_rows,
-            dataset,
-            args.test_split,
-            settings,
-            batch_size=args.per_device_eval_batch_size,
-            max_input_tokens=int(recipe.get("max_source_length") or MAX_SOURCE_TOKENS),
-        )
-
-    if args.push_to_hub:
-        from llmft.hub import publish_model
-
-        publish_model(
-            output_dir,
-            args.hub_model_id,
-            "lora-merged",
-            base_model=base_id,
-            dataset=dataset,
-            results=results,
-            recipe={**recipe, **run_config},
-            private=args.hub_private,
-            commit_message=f"Merge LoRA adapter {args.adapter} into {base_id or 'its base model'}",
-        )
+    merged_model = ModelToPublish(
+        folder=output_dir,
+        name="merged",
+        method="lora-merged",
+        base_model=base_id,
+        dataset=dataset,
+        recipe={**recipe, **run_config},
+        commit_message=f"Merge LoRA adapter {args.adapter} into {base_id or 'its base model'}",
+    )
+    evaluate_and_publish(merged_model, test_rows, evaluation, push,
+                         max_input_tokens=int(recipe.get("max_source_length") or MAX_SOURCE_TOKENS))
     return 0
 
 

@@ -1,13 +1,15 @@
 """Fine-tuning seq2seq models with Accelerate, fully or with LoRA; one concern per module.
 
-- `arguments`: the settings a recipe and flags fill (`ModelArguments`, `DataArguments`, `TrainArguments`);
+- `arguments`: the settings a recipe and flags fill (`ModelArguments`, `DataArguments`, `TrainArguments`, which
+  holds `EvalArguments` and `PushArguments`, the flags merge.py shares);
 - `model_setup`: the base model loaded for training, LoRA, parameter counts;
 - `batches`: dialogues -> token ids (through `llmft.prompts.fit_prompt`, as the apps) -> padded batches;
 - `run_dir`: one run per `output_dir`, checked before any work;
 - `checkpoints`: atomic saves, `latest`, resume, loadable model folders;
 - `logs`: `train_log.csv`, the tracker, per-process log levels;
 - `validation`: loss and ROUGE during training;
-- `loop`: optimizer, schedule and steps; `run`: the stages of `training/train.py` (`python -m llmft.training`).
+- `loop`: optimizer, schedule and steps; `run`: the stages of `training/train.py` (`python -m llmft.training`);
+- `publishing`: the end train.py and merge.py share: score the saved model on the test split, then publish it.
 
 Run folder (`output_dir`) layout::
 
@@ -27,7 +29,9 @@ from llmft.training.arguments import (
     DEFAULT_LEARNING_RATE,
     OPERATIONAL_KEYS,
     DataArguments,
+    EvalArguments,
     ModelArguments,
+    PushArguments,
     TrainArguments,
     check_push_settings,
     resolve_defaults,
@@ -57,8 +61,10 @@ __all__ = [
     "TRAINING_STATE",
     "TRAIN_LOG",
     "DataArguments",
+    "EvalArguments",
     "MetricsLogger",
     "ModelArguments",
+    "PushArguments",
     "Seq2SeqCollator",
     "TrainArguments",
     "apply_lora",

@@ -1,4 +1,9 @@
-"""Training settings: the dataclasses a recipe and flags fill, and the checks that run before any work."""
+"""Training settings: the dataclasses a recipe and flags fill, and the checks that run before any work.
+
+`EvalArguments` (how a finished model is scored on the test split) and `PushArguments` (where it is published)
+are shared: `TrainArguments` holds both, and `training/merge.py` parses them next to its own `MergeArguments`,
+so the two scripts take the same flags for the same things.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from typing import Literal
 
 from llmft.data import DEFAULT_DATASET
 from llmft.errors import ConfigError, HubError
-from llmft.models import DEFAULT_BASE_MODEL
+from llmft.models import DEFAULT_BASE_MODEL, GenerationSettings
 from llmft.prompts import MAX_SOURCE_TOKENS
 
 # The course lab's values. Full fine-tuning moves every weight, so it wants a far smaller step.
@@ -49,12 +54,10 @@ class DataArguments:
     )
     train_split: str = field(default="train", metadata={"help": "split to train on"})
     eval_split: str = field(default="validation", metadata={"help": "split for evaluation during training"})
-    test_split: str = field(default="test", metadata={"help": "split scored with ROUGE after training"})
     max_source_length: int = field(default=MAX_SOURCE_TOKENS, metadata={"help": "prompt tokens kept (encoder)"})
     max_target_length: int = field(default=128, metadata={"help": "summary tokens kept (decoder labels)"})
     max_train_samples: int | None = field(default=None, metadata={"help": "use only the first N training rows"})
     max_eval_samples: int | None = field(default=None, metadata={"help": "use only the first N validation rows"})
-    max_test_samples: int | None = field(default=None, metadata={"help": "score only the first N test dialogues"})
 
     def __post_init__(self) -> None:
         if self.max_source_length < 8 or self.max_target_length < 2:
@@ -62,7 +65,41 @@ class DataArguments:
 
 
 @dataclass
-class TrainArguments:
+class EvalArguments:
+    """How a finished model is scored on the test split (train.py after training, merge.py with --evaluate):
+    the model card's scores come from this. Training's validation generates with the same settings."""
+
+    test_split: str = field(default="test", metadata={"help": "split scored with ROUGE once the model is saved"})
+    max_test_samples: int | None = field(default=None, metadata={"help": "score only the first N test dialogues"})
+    per_device_eval_batch_size: int = field(default=16, metadata={"help": "rows per device when evaluating"})
+    generation_max_new_tokens: int = field(default=128, metadata={"help": "summary length limit when evaluating"})
+    generation_num_beams: int = field(default=1, metadata={"help": "beams when evaluating (1: greedy, as the lab)"})
+
+    def __post_init__(self) -> None:
+        if self.per_device_eval_batch_size < 1:
+            raise ConfigError(f"per_device_eval_batch_size must be at least 1, not {self.per_device_eval_batch_size}.")
+
+    def generation_settings(self) -> GenerationSettings:
+        return GenerationSettings(max_new_tokens=self.generation_max_new_tokens, num_beams=self.generation_num_beams)
+
+
+@dataclass
+class PushArguments:
+    """Publishing the saved model to the Hub with a card of what was measured (train.py and merge.py)."""
+
+    push_to_hub: bool = field(default=False, metadata={"help": "push the model (or adapter) and its card when done"})
+    hub_model_id: str | None = field(default=None, metadata={"help": "repository to push to, like you/name"})
+    hub_private: bool = field(default=False, metadata={"help": "create the Hub repository as private"})
+    hub_base_model_id: str | None = field(
+        default=None,
+        metadata={"help": "the base model's Hub id, for the card and the pushed adapter, when its base is a folder"},
+    )
+
+
+@dataclass
+class TrainArguments(EvalArguments, PushArguments):
+    """The run's own settings, with the shared evaluation and push settings (one flag each, as in merge.py)."""
+
     output_dir: str | None = field(default=None, metadata={"help": "run folder: checkpoints, logs, final model"})
     overwrite_output_dir: bool = field(
         default=False,
@@ -81,7 +118,6 @@ class TrainArguments:
     num_train_epochs: int = field(default=1, metadata={"help": "passes over the training split"})
     max_steps: int = field(default=-1, metadata={"help": "optimizer steps; > 0 overrides num_train_epochs"})
     per_device_train_batch_size: int = field(default=8, metadata={"help": "rows per device per micro-batch"})
-    per_device_eval_batch_size: int = field(default=16, metadata={"help": "rows per device when evaluating"})
     gradient_accumulation_steps: int = field(default=1, metadata={"help": "micro-batches per optimizer step"})
     max_grad_norm: float = field(default=1.0, metadata={"help": "gradient clipping; 0 turns it off"})
     gradient_checkpointing: bool = field(default=False, metadata={"help": "recompute activations to save memory"})
@@ -101,24 +137,15 @@ class TrainArguments:
     )
     save_steps: int = field(default=500, metadata={"help": "write a checkpoint every N steps; 0: never"})
     save_total_limit: int | None = field(default=2, metadata={"help": "keep only the newest N checkpoints"})
-    generation_max_new_tokens: int = field(default=128, metadata={"help": "summary length limit when evaluating"})
-    generation_num_beams: int = field(default=1, metadata={"help": "beams when evaluating (1: greedy, as the lab)"})
     do_test_eval: bool = field(
         default=True, metadata={"help": "score the test split with ROUGE after training (the model card needs it)"}
     )
     report_to: Literal["tensorboard", "none"] = field(default="tensorboard", metadata={"help": "experiment tracker"})
-    push_to_hub: bool = field(default=False, metadata={"help": "push the model (or adapter) and its card when done"})
-    hub_model_id: str | None = field(default=None, metadata={"help": "repository to push to, like you/name"})
-    hub_private: bool = field(default=False, metadata={"help": "create the Hub repository as private"})
-    hub_base_model_id: str | None = field(
-        default=None,
-        metadata={"help": "the base model's Hub id, for the card and the pushed adapter, when training from a folder"},
-    )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         positive = {
             "per_device_train_batch_size": self.per_device_train_batch_size,
-            "per_device_eval_batch_size": self.per_device_eval_batch_size,
             "gradient_accumulation_steps": self.gradient_accumulation_steps,
             "num_train_epochs": self.num_train_epochs,
             "logging_steps": self.logging_steps,
@@ -182,17 +209,17 @@ def resolve_defaults(model_args: ModelArguments, train_args: TrainArguments) -> 
         check_base_model_id(model_args.model_name_or_path, train_args.hub_base_model_id, model_args.method)
 
 
-def check_push_settings(train_args: TrainArguments) -> None:
-    """Before any training: pushing needs a repository name and a token, and learning that later wastes a run."""
-    if not train_args.push_to_hub:
+def check_push_settings(push: PushArguments) -> None:
+    """Before any work: pushing needs a repository name and a token, and learning that later wastes a run."""
+    if not push.push_to_hub:
         return
-    if not train_args.hub_model_id:
+    if not push.hub_model_id:
         raise ConfigError("--push_to_hub needs --hub_model_id, like your-name/flan-t5-base-dialogsum-lora.")
     from huggingface_hub import get_token
 
     if not get_token():  # HF_TOKEN, or the token `hf auth login` saved
         raise HubError(
-            f"Pushing to '{train_args.hub_model_id}' needs a Hub token with write access: "
+            f"Pushing to '{push.hub_model_id}' needs a Hub token with write access: "
             "set HF_TOKEN or run `hf auth login` before training (or drop --push_to_hub)."
         )
 

@@ -29,6 +29,7 @@ from llmft.training.checkpoints import (
 from llmft.training.logs import setup_logging
 from llmft.training.loop import check_resume_schedule, fit, plan_training
 from llmft.training.model_setup import apply_lora, count_parameters, describe_parameters, load_model_for_training
+from llmft.training.publishing import ModelToPublish, evaluate_and_publish
 from llmft.training.run_dir import check_output_dir, prepare_output_dir
 
 logger = get_logger(__name__)
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None, usage: str | None = None) -> int:
     # test split has three human summaries per dialogue (multi-reference ROUGE).
     test_rows = (
         load_dialogues(
-            data_args.dataset_name, data_args.test_split, limit=data_args.max_test_samples, group_references=True
+            data_args.dataset_name, args.test_split, limit=args.max_test_samples, group_references=True
         )
         if args.do_test_eval
         else []
@@ -110,52 +111,29 @@ def main(argv: list[str] | None = None, usage: str | None = None) -> int:
     # 5. Final model (the adapter alone for LoRA), then the test split scored with the apps' generate + ROUGE:
     # every process generates its shard of the test rows, the main process scores them and writes eval/.
     save_final_model(accelerator, plan.model, tokenizer, output_dir)  # ends with every process waiting for it
-    results = None
-    if args.do_test_eval:
-        from llmft.evaluation import evaluate_saved_model
-        from llmft.models import GenerationSettings
-
-        # The saved folder, loaded exactly as the apps load it (on each process's device), scored with their
-        # generate + ROUGE.
-        settings = GenerationSettings(
-            max_new_tokens=args.generation_max_new_tokens, num_beams=args.generation_num_beams
-        )
-        results = evaluate_saved_model(
-            output_dir,
-            model_args.method,
-            test_rows,
-            data_args.dataset_name,
-            data_args.test_split,
-            settings,
-            batch_size=args.per_device_eval_batch_size,
-            max_input_tokens=data_args.max_source_length,
-            device=str(accelerator.device),
-            processes=accelerator,
-        )
-    accelerator.wait_for_everyone()
-
-    # 6. Publish, only once training and evaluation have succeeded: a card from what this run measured.
-    if args.push_to_hub and accelerator.is_main_process:
-        from llmft.hub import publish_model
-
+    base_id = None
+    if args.push_to_hub:
         base_id = check_base_model_id(model_args.model_name_or_path, args.hub_base_model_id, model_args.method)
-        if base_id is None:
+        if base_id is None and accelerator.is_main_process:
             logger.warning(
                 f"The base model '{model_args.model_name_or_path}' is a local folder and --hub_base_model_id is not "
                 "set: the card leaves base_model out."
             )
-        publish_model(
-            output_dir,
-            args.hub_model_id,
-            model_args.method,
-            base_model=base_id,
-            dataset=data_args.dataset_name,
-            results=results,
-            recipe=run_config,
-            trainable=(trainable, total),
-            training_rows=len(train_rows),
-            private=args.hub_private,
-            commit_message=f"{model_args.method} fine-tune of {base_id or 'a local base model'}",
-        )
+    # The saved folder, loaded exactly as the apps load it (on each process's device), scored with their
+    # generate + ROUGE; then 6. published, only once training and evaluation have succeeded: a card from what
+    # this run measured.
+    final = ModelToPublish(
+        folder=output_dir,
+        name=model_args.method,
+        method=model_args.method,
+        base_model=base_id,
+        dataset=data_args.dataset_name,
+        recipe=run_config,
+        commit_message=f"{model_args.method} fine-tune of {base_id or 'a local base model'}",
+        trainable=(trainable, total),
+        training_rows=len(train_rows),
+    )
+    evaluate_and_publish(final, test_rows if args.do_test_eval else None, args, args,
+                         max_input_tokens=data_args.max_source_length, processes=accelerator)
     accelerator.end_training()  # closes the trackers and, under DDP, the process group: last
     return 0

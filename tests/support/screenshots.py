@@ -222,7 +222,7 @@ def ask_shopbot(page: Any, question: str) -> None:
 
 
 def _demo_settings(demo: Path) -> dict[str, str]:
-    """The settings `scripts/run.sh` gives the FLAN-T5 apps offline (`llmft.demo.build_demo`: reuses a current
+    """The settings `scripts/run.sh` gives the FLAN-T5 apps offline (`llmft.demo.build.build_demo`: reuses a current
     build, (re)builds a missing or older one in a minute or two)."""
     from llmft.demo.build import build_demo
 

@@ -13,13 +13,14 @@ import gradio as gr
 from llmft.apps.demo_note import demo_note
 from llmft.apps.prompting_endpoints import PromptingEndpoints
 from llmft.apps.serve import checked_by_package, dialogue_boxes, serve
-from llmft.apps.services import PromptingServices
+from llmft.apps.services import PromptingServices, Votes
 from llmft.faithfulness import METHOD
 from llmft.prompting import (
     DEFAULT_COLUMNS,
     FIELD_LABELS,
     MAX_SHOTS,
     ROUGE_SCALE,
+    ColumnConfig,
     Decoding,
     column_field_label,
 )
@@ -41,20 +42,6 @@ EVALUATE = (
 )
 
 
-# Every control below lets its value through (`checked_by_package`): the package checks it with the control's label
-# in its message ("B: shots must be from 0 to 5, not 6."), where Gradio would only say "Value 6 is greater than ...".
-def slider(*args: Any, **kwargs: Any) -> gr.Slider:
-    return checked_by_package(gr.Slider(*args, **kwargs))
-
-
-def choices(*args: Any, **kwargs: Any) -> gr.Radio:
-    return checked_by_package(gr.Radio(*args, **kwargs))
-
-
-def whole_number(value: int, **kwargs: Any) -> gr.Number:
-    return checked_by_package(gr.Number(value, precision=0, **kwargs))
-
-
 def build_app(settings: PromptingSettings, services: PromptingServices) -> gr.Blocks:
     """The Prompting page over `services`; a vote on the best column when feedback is on."""
     api = PromptingEndpoints(services, settings.dataset)
@@ -69,22 +56,22 @@ def build_app(settings: PromptingSettings, services: PromptingServices) -> gr.Bl
                                     label="Model", info="Hub id, local folder, or LoRA adapter (its base model is "
                                     "loaded with it)", scale=2)
             with gr.Accordion("Generation settings", open=False), gr.Group():
-                decoding_box, *sampling_boxes = _generation_controls()
+                generation_boxes = _generation_controls()
         gr.Markdown("### Columns: how many shots, and how they are picked")
         with gr.Row():
             column_inputs = [box for column in DEFAULT_COLUMNS for box in _column_controls(column)]
-        # In the endpoints' order: Decoding's fields.
-        beams_box, temperature_box, top_p_box, max_new_box, seed_box = sampling_boxes
-        controls = [*column_inputs, decoding_box, *sampling_boxes]
+        decoding_box, beams_box, temperature_box, top_p_box, _, seed_box = generation_boxes  # Decoding's order
+        controls = [*column_inputs, *generation_boxes]  # the endpoints' order
 
         with gr.Tabs():
             with gr.Tab("Compare"):
-                page = _compare_tab(services.feedback.enabled and services.feedback.where())
+                page = _compare_tab(services.feedback)
             with gr.Tab("Evaluate"):
                 gr.Markdown(EVALUATE)
                 with gr.Row(equal_height=True):
-                    n_box = slider(1, settings.max_eval_dialogues, value=min(10, settings.max_eval_dialogues), step=1,
-                                   label=FIELD_LABELS["n_dialogues"], scale=3)
+                    n_box = checked_by_package(gr.Slider(1, settings.max_eval_dialogues, step=1, scale=3,
+                                                         value=min(10, settings.max_eval_dialogues),
+                                                         label=FIELD_LABELS["n_dialogues"]))
                     evaluate_button = gr.Button("Evaluate", variant="primary", scale=1)
                 evaluate_notes = gr.Markdown("", elem_id="evaluate-notes")
                 evaluate_outputs = [
@@ -123,32 +110,38 @@ def build_app(settings: PromptingSettings, services: PromptingServices) -> gr.Bl
     return demo
 
 
+# Every control of the columns and the generation settings lets its value through (`checked_by_package`): the
+# package checks it with the control's label in its message ("B: shots must be from 0 to 5, not 6."), where
+# Gradio would only say "Value 6 is greater than maximum value 5.".
+
+
 def _generation_controls() -> list[Any]:
     """Decoding, beams, temperature, top-p, max new tokens, seed (Decoding's order), at Decoding's defaults."""
-    first = Decoding()
-    return [
-        choices(DECODINGS, value=first.decoding, label=FIELD_LABELS["decoding"]),
-        slider(2, 8, value=first.num_beams, step=1, label=FIELD_LABELS["num_beams"], visible=False),
-        slider(0.05, 2.0, value=first.temperature, step=0.05, label=FIELD_LABELS["temperature"], visible=False),
-        slider(0.05, 1.0, value=first.top_p, step=0.05, label=FIELD_LABELS["top_p"], visible=False),
-        slider(8, 512, value=first.max_new_tokens, step=8, label=FIELD_LABELS["max_new_tokens"]),
-        whole_number(first.seed, label=FIELD_LABELS["seed"], visible=False),
+    first, labels = Decoding(), FIELD_LABELS
+    controls = [
+        gr.Radio(DECODINGS, value=first.decoding, label=labels["decoding"]),
+        gr.Slider(2, 8, value=first.num_beams, step=1, label=labels["num_beams"], visible=False),
+        gr.Slider(0.05, 2.0, value=first.temperature, step=0.05, label=labels["temperature"], visible=False),
+        gr.Slider(0.05, 1.0, value=first.top_p, step=0.05, label=labels["top_p"], visible=False),
+        gr.Slider(8, 512, value=first.max_new_tokens, step=8, label=labels["max_new_tokens"]),
+        gr.Number(first.seed, precision=0, label=labels["seed"], visible=False),
     ]
+    return [checked_by_package(control) for control in controls]
 
 
-def _column_controls(column: Any) -> list[Any]:
+def _column_controls(column: ColumnConfig) -> list[Any]:
     """A column's shots, picker and seed, at its defaults."""
     with gr.Column(variant="panel"):
         gr.Markdown(f"**Column {column.name}**")
-        return [
-            slider(0, MAX_SHOTS, value=column.shots, step=1, label=column_field_label(column.name, "shots")),
-            choices(STRATEGIES, value=column.strategy, label=column_field_label(column.name, "strategy")),
-            whole_number(column.seed, label=column_field_label(column.name, "seed")),
+        controls = [
+            gr.Slider(0, MAX_SHOTS, value=column.shots, step=1, label=column_field_label(column.name, "shots")),
+            gr.Radio(STRATEGIES, value=column.strategy, label=column_field_label(column.name, "strategy")),
+            gr.Number(column.seed, precision=0, label=column_field_label(column.name, "seed")),
         ]
+    return [checked_by_package(control) for control in controls]
 
 
-def _compare_tab(where: str | bool) -> dict[str, Any]:
-    """`where`: the votes' place, in words (False: feedback off, no vote)."""
+def _compare_tab(feedback: Votes) -> dict[str, Any]:
     page: dict[str, Any] = {"dataset_note": gr.Markdown("Loading the dataset's dialogues ...")}
     with gr.Row(equal_height=True):
         # Choices arrive on page load (the dataset loads lazily); custom values let API calls name any id or topic,
@@ -171,14 +164,15 @@ def _compare_tab(where: str | bool) -> dict[str, Any]:
                     page["columns"].append(gr.Textbox(label=f"{name}: prompt", lines=12, interactive=False,
                                                       buttons=["copy"]))
     gr.Markdown(f"<small>Highlighted in each column's details: {METHOD}</small>")
-    if where:  # LLMFT_FEEDBACK=0: no vote, no word about feedback
+    if feedback.enabled:  # LLMFT_FEEDBACK=0: no vote, no word about feedback
         with gr.Row(equal_height=True):
             page["vote_inputs"] = [
-                choices([c.name for c in DEFAULT_COLUMNS], value="A", label="Which column is best?", scale=1),
+                checked_by_package(gr.Radio([c.name for c in DEFAULT_COLUMNS], value="A", scale=1,
+                                            label="Which column is best?")),
                 gr.Textbox(label="Comment (optional)", max_length=1000, scale=3),
             ]
             page["vote"] = gr.Button("Send vote", scale=1)
-        page["vote_note"] = gr.Markdown(where, elem_id="compare-vote-note")
+        page["vote_note"] = gr.Markdown(feedback.where(), elem_id="compare-vote-note")
     page["chart"] = gr.Plot(label=f"ROUGE per column ({ROUGE_SCALE})")
     page["table"] = gr.Dataframe(label=f"Columns compared ({ROUGE_SCALE})", interactive=False)
     with gr.Accordion("Result as JSON (what the API returns first)", open=False):

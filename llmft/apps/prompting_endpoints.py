@@ -27,7 +27,7 @@ from llmft.models import GenerationSettings
 from llmft.prompting import DEFAULT_COLUMNS, ColumnConfig, Comparison, Decoding, Evaluation, column_configs
 
 PROGRESS = gr.Progress()  # Gradio finds the tracker by this default
-COLUMN_FIELDS = {"shots": int, "strategy": str, "seed": int}
+COLUMN_FIELDS = {"shots": int, "strategy": str, "seed": int}  # a column's controls, in `column_configs`' order
 
 
 def parameter(name: str, kind: Any, *default: Any) -> Parameter:
@@ -52,13 +52,14 @@ def with_page_controls(job: Job, head: list[Parameter]) -> Callable[..., Any]:
     progress tracker; it checks the controls (columns first, then decoding) before `job` runs."""
     signature = Signature([*head, *control_parameters(), parameter("progress", gr.Progress, PROGRESS)])
     decoding_fields = [f.name for f in dataclasses.fields(Decoding)]
+    prefixes = [column.name.lower() for column in DEFAULT_COLUMNS]
 
     def endpoint(*args: Any, **kwargs: Any) -> Any:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         values = bound.arguments
         columns: list[ColumnConfig] = column_configs(
-            *((values[f"{c}_shots"], values[f"{c}_strategy"], values[f"{c}_seed"]) for c in "abc"))
+            *(tuple(values[f"{prefix}_{field}"] for field in COLUMN_FIELDS) for prefix in prefixes))
         settings: GenerationSettings = Decoding(**{name: values[name] for name in decoding_fields}).settings()
         return job(*(values[p.name] for p in head), columns, settings, values["progress"])
 

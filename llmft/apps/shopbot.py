@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from llmft.apps.serve import Serving, serve
-from llmft.apps.services import ShopbotServices
+from llmft.apps.services import ShopbotServices, Votes
 from llmft.apps.shopbot_endpoints import ShopbotEndpoints
 from llmft.settings import ChatSettings
 
@@ -44,7 +44,7 @@ def build_app(settings: ChatSettings, services: ShopbotServices) -> gr.Blocks:
                          api_visibility="private")
         with gr.Tabs():
             with gr.Tab("Chat"):
-                _chat(api, feedback.enabled, feedback.where())
+                _chat(api, feedback)
             if settings.admin_password:  # no password setting: no admin tab at all
                 with gr.Tab("Admin"):
                     _admin(api)
@@ -57,16 +57,16 @@ def build_app(settings: ChatSettings, services: ShopbotServices) -> gr.Blocks:
     return demo
 
 
-def _chat(api: ShopbotEndpoints, votes: bool, where: str) -> None:
+def _chat(api: ShopbotEndpoints, feedback: Votes) -> None:
     sources_box = gr.HTML("<p>Sources appear here after each answer.</p>", elem_id="shop-sources", render=False)
     chatbot = gr.Chatbot(elem_id="shop-chat", label="Shopbot", height=420)
     gr.ChatInterface(api.chat, chatbot=chatbot, additional_outputs=[sources_box], examples=EXAMPLES,
                      api_name="chat", run_examples_on_click=True, cache_examples=False, fill_height=False)
-    if votes:  # LLMFT_FEEDBACK=0: no thumbs, no comment box, no word about feedback
+    if feedback.enabled:  # LLMFT_FEEDBACK=0: no thumbs, no comment box, no word about feedback
         with gr.Row():
             comment_box = gr.Textbox(label="Comment (optional, sent with your next 👍/👎 on an answer)",
                                      max_length=1000, elem_id="shop-comment", scale=3)
-            vote_note = gr.Markdown(where, elem_id="shop-vote-note")
+            vote_note = gr.Markdown(feedback.where(), elem_id="shop-vote-note")
         chatbot.like(api.vote_on_message, [chatbot, comment_box], [vote_note, comment_box],
                      api_visibility="private", queue=False)
     gr.Markdown("### Sources of the last answer")

@@ -10,7 +10,7 @@ from typing import Any
 import gradio as gr
 
 from llmft.apps.serve import checked_by_package, dialogue_boxes, serve
-from llmft.apps.services import SummarizerServices
+from llmft.apps.services import SummarizerServices, Votes
 from llmft.apps.summarizer_endpoints import SummarizerEndpoints
 from llmft.settings import SummarizerSettings
 from llmft.summarizing import ROUGE_SCALE
@@ -36,7 +36,6 @@ def build_app(settings: SummarizerSettings, services: SummarizerServices) -> gr.
     """The Summarizer page over `services`; its variants are `services.summarizer`'s by default."""
     api = SummarizerEndpoints(services, settings.max_new_tokens, settings.dataset)
     names = [spec.name for spec in services.summarizer.specs()]
-    votes = services.feedback.enabled
     # Model work waits in one queue: LLMFT_CONCURRENCY requests generate at once (default 1), one CPU/GPU for all.
     model_work = {"concurrency_id": "model", "concurrency_limit": settings.concurrency}
     with gr.Blocks(title="FLAN-T5 summarizer: original vs full vs LoRA", delete_cache=(3600, 3600)) as demo:
@@ -64,7 +63,7 @@ def build_app(settings: SummarizerSettings, services: SummarizerServices) -> gr.
 
         with gr.Tabs():
             with gr.Tab("Summarize"):
-                page = _summarize_tab(names, votes, services.feedback.where() if votes else "")
+                page = _summarize_tab(names, services.feedback)
             with gr.Tab("Batch file"):
                 batch = _batch_tab(settings)
             with gr.Tab("Evaluate"):
@@ -85,7 +84,7 @@ def build_app(settings: SummarizerSettings, services: SummarizerServices) -> gr.
                                  max_new_box],
             outputs=[page["explain_json"], page["evidence"]], api_name="explain", **model_work,
         )
-        if votes:
+        if "vote_button" in page:
             page["vote_button"].click(
                 api.vote, inputs=[page["dialogue"], page["json"], *page["vote_inputs"], max_new_box],
                 outputs=[page["vote_note"]], api_name="vote",
@@ -107,14 +106,14 @@ def build_app(settings: SummarizerSettings, services: SummarizerServices) -> gr.
     return demo
 
 
-def _summarize_tab(names: list[str], votes: bool, where: str) -> dict[str, Any]:
+def _summarize_tab(names: list[str], feedback: Votes) -> dict[str, Any]:
     page: dict[str, Any] = {"dataset_note": gr.Markdown("Loading the dataset's dialogues ...")}
     page["example"] = gr.Dropdown([], value="", label="Test dialogue (id)", allow_custom_value=True)
     page["dialogue"], page["reference"] = dialogue_boxes()
     page["summarize"] = gr.Button("Summarize", variant="primary")
     page["table"] = gr.Dataframe(label="Summaries", interactive=False, wrap=True)
     page["facts"] = gr.HTML(elem_id="unsupported-facts")
-    if votes:  # LLMFT_FEEDBACK=0: no vote, no word about feedback
+    if feedback.enabled:  # LLMFT_FEEDBACK=0: no vote, no word about feedback
         with gr.Row(equal_height=True):
             page["vote_inputs"] = [
                 gr.Dropdown(names, value=names[0], allow_custom_value=True, label="Summary to vote on", scale=1),
@@ -124,7 +123,7 @@ def _summarize_tab(names: list[str], votes: bool, where: str) -> dict[str, Any]:
                 gr.Textbox(label="Comment (optional)", max_length=1000, scale=3),
             ]
             page["vote_button"] = gr.Button("Send vote", scale=1)
-        page["vote_note"] = gr.Markdown(where, elem_id="summary-vote-note")
+        page["vote_note"] = gr.Markdown(feedback.where(), elem_id="summary-vote-note")
     with gr.Row():
         page["comparison"] = gr.Dataframe(label=f"Each variant and its improvement over the base ({ROUGE_SCALE})",
                                           interactive=False)

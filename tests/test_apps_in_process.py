@@ -6,7 +6,9 @@ tests/test_summarizer_app.py and tests/test_prompting_app.py (the Shopbot's buil
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 from gradio_client import Client
@@ -16,7 +18,7 @@ from llmft.apps.services import PromptingServices, SummarizerServices
 from llmft.data import DialogueExample, write_jsonl
 from llmft.demo.tiny import synthetic_dialogues
 from llmft.feedback import FeedbackStore, read_rows
-from llmft.prompting import PromptingLab
+from llmft.prompting import DEFAULT_COLUMNS, Decoding, PromptingLab
 from llmft.settings import FeedbackSettings, PromptingSettings, SummarizerSettings
 from llmft.summarizing import Summarizer
 from tests.support.apps import serving_in_process
@@ -25,9 +27,12 @@ ROWS = [DialogueExample(f"test_{i}", r.dialogue, r.summaries, r.topic)
         for i, r in enumerate(synthetic_dialogues(5, seed=3))]
 
 
+def _api(client: Client) -> dict[str, Any]:
+    return client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+
+
 def _endpoints(client: Client) -> dict[str, list[str]]:
-    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
-    return {name: [p["parameter_name"] for p in endpoint["parameters"]] for name, endpoint in api.items()}
+    return {name: [p["parameter_name"] for p in endpoint["parameters"]] for name, endpoint in _api(client).items()}
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +76,10 @@ def test_the_prompting_page_built_in_process(tiny_models, dataset: Path, tmp_pat
             "decoding", "num_beams", "temperature", "top_p", "max_new_tokens", "seed"]
         assert endpoints["/compare"] == ["dialogue", "reference", "model", *controls]
         assert endpoints["/evaluate"] == ["n_dialogues", "model", *controls]
+        defaults = {p["parameter_name"]: p["parameter_default"] for p in _api(client)["/compare"]["parameters"]}
+        first = dataclasses.asdict(Decoding())  # the one place the generation defaults are written
+        assert {name: defaults[name] for name in first} == first
+        assert [defaults[f"{c.name.lower()}_shots"] for c in DEFAULT_COLUMNS] == [0, 1, 2]
         result = client.predict(dialogue=ROWS[0].dialogue, b_shots=0, c_shots=0, max_new_tokens=4,
                                 api_name="/compare")
         assert len(result) == 13 and [c["shots_requested"] for c in result[0]["columns"]] == [0, 0, 0]

@@ -76,9 +76,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    loaded = load_model(args.adapter, base_model=args.base_model, device="cpu", use_cache=False)  # fp32 on CPU
-    if loaded.kind != "adapter":
-        raise ConfigError(f"'{args.adapter}' is a full model, not a LoRA adapter: there is nothing to merge.")
+    loaded = load_model(args.adapter, base_model=args.base_model, device="cpu", use_cache=False,  # fp32 on CPU
+                        want="adapter", hint="There is nothing to merge.")  # refused before any weights load
     base_id = (
         check_base_model_id(loaded.base_model, push.hub_base_model_id, "lora-merged") if push.push_to_hub else None
     )

@@ -18,13 +18,15 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from llmft.errors import AdapterMismatchError, ConfigError, ModelLoadError
 from llmft.model_cache import ModelCache
 from llmft.sources import ADAPTER_CONFIG, ModelPolicy, normalise_source, resolve_source, same_model, shown
 
 logger = logging.getLogger(__name__)
+
+ModelKind = Literal["model", "adapter"]
 
 ASKED_BASE = "the base model asked for"  # how a mismatch names the caller's base; the Summarizer says its own
 _LOAD_ERRORS = (OSError, ValueError, KeyError)
@@ -37,7 +39,7 @@ class LoadedModel:
     model: Any
     tokenizer: Any
     source: str
-    kind: str  # "model" (a base or fully fine-tuned checkpoint) or "adapter"
+    kind: ModelKind  # "model": a base or fully fine-tuned checkpoint
     base_model: str | None
     device: str
     revision: str | None = None
@@ -55,7 +57,7 @@ class Located:
     base: str | None  # an adapter's base model: the caller's, or the one it was trained on
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> ModelKind:
         return "model" if self.adapter_config is None else "adapter"
 
     @property
@@ -142,7 +144,7 @@ def _load_tokenizer(*candidates: tuple[Path, str]) -> Any:
     raise ModelLoadError(f"No usable tokenizer in {names}" + (f" ({'; '.join(errors)})" if errors else "."))
 
 
-def _check_kind(name: str, kind: str, trained_on: str | None, want: str | None, hint: str) -> None:
+def _check_kind(name: str, kind: ModelKind, trained_on: str | None, want: ModelKind | None, hint: str) -> None:
     """Refuse an adapter where a full model is wanted, or the other way round, saying what to do instead."""
     if want is None or want == kind:
         return
@@ -180,7 +182,7 @@ def locate(
     *,
     base_model: str | None = None,
     policy: ModelPolicy | None = None,
-    want: str | None = None,
+    want: ModelKind | None = None,
     hint: str = "",
     base_role: str = ASKED_BASE,
 ) -> Located:
@@ -238,7 +240,7 @@ def load_model(
     policy: ModelPolicy | None = None,
     cache: ModelCache[LoadedModel] | None = None,
     *,
-    want: str | None = None,
+    want: ModelKind | None = None,
     hint: str = "",
     config_overrides: dict[str, Any] | None = None,
 ) -> LoadedModel:

@@ -19,6 +19,7 @@ from llmft.bootstrap import DifferenceInterval, rouge_intervals
 from llmft.charts import grouped_bar_chart
 from llmft.faithfulness import METHOD
 from llmft.metrics import ROUGE_TYPES, comparison_rows
+from llmft.summarizing.variants import VariantKind
 
 ROUGE_SCALE = "ROUGE F-measure, %"
 ROUGE_LABELS = {"rouge1": "ROUGE-1", "rouge2": "ROUGE-2", "rougeL": "ROUGE-L", "rougeLsum": "ROUGE-Lsum"}
@@ -88,7 +89,7 @@ class VariantSummary:
     """One variant's summary of one dialogue, or why it has none."""
 
     variant: str
-    kind: str
+    kind: VariantKind
     source: str
     summary: str | None = None
     seconds: float | None = None

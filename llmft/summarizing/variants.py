@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from llmft.apps.demo_note import demo_note
 from llmft.errors import AdapterMismatchError, ConfigError
@@ -37,7 +37,8 @@ from llmft.models import (
 
 logger = logging.getLogger(__name__)
 
-KINDS = ("base", "full", "lora")
+VariantKind = Literal["base", "full", "lora"]
+KINDS: tuple[str, ...] = get_args(VariantKind)
 
 
 
@@ -46,7 +47,7 @@ class VariantSpec:
     """One variant: its name in the UI and API, what it is, and where it comes from."""
 
     name: str
-    kind: str  # "base", "full" or "lora"
+    kind: VariantKind
     source: str
     revision: str | None = None
 

@@ -31,6 +31,7 @@ from llmft.faithfulness import KINDS, METHOD, unsupported_facts
 from llmft.files import write_json_atomic
 from llmft.metrics import ROUGE_TYPES, RougeResult, comparison_rows, format_table, score_rouge
 from llmft.models import GenerationSettings, LoadedModel, generate
+from llmft.models.loader import ModelKind
 from llmft.prompts import MAX_SOURCE_TOKENS, fit_prompt
 
 PREDICTIONS_CSV = "predictions.csv"
@@ -45,7 +46,7 @@ class ModelEvaluation:
 
     name: str
     source: str
-    kind: str
+    kind: ModelKind
     base_model: str | None
     predictions: list[str]
     single: RougeResult  # against each row's first reference

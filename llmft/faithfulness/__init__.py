@@ -26,14 +26,15 @@ from __future__ import annotations
 import threading
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal, get_args
 
 from llmft.errors import DataError, ModelLoadError
 from llmft.faithfulness import numbers
 from llmft.faithfulness.names import SPEAKER_TAG, all_capitalised_said, name_facts
 from llmft.faithfulness.negation import negation_facts
 
-KINDS = ("number", "name", "negation")
+FactKind = Literal["number", "name", "negation"]
+KINDS: tuple[str, ...] = get_args(FactKind)
 METHOD = (
     "Unsupported facts: numbers (digits, number words, times, dates, money) the dialogue never states, names "
     "(spaCy NER: people, places, organisations; #PersonN# tags) the dialogue never uses, and statements the "
@@ -49,7 +50,7 @@ _lock = threading.Lock()  # spaCy's Language is not documented as thread-safe; o
 class Fact:
     """A fact the summary states that the dialogue does not support: `summary[start:end] == text`."""
 
-    kind: str  # "number", "name" or "negation"
+    kind: FactKind
     text: str
     start: int
     end: int

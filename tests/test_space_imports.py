@@ -1,6 +1,6 @@
 """Importing a Space's `app.py` starts nothing: no model server, no thread, no child process, no store or votes
 folder. Each import runs in a fresh interpreter (the test process has threads of its own), through `runpy` as
-`import app` would, with the script's own sys.path header; only `main()` makes the services and serves."""
+`import app` would; only `main()` makes the services and serves."""
 
 from __future__ import annotations
 

@@ -6,21 +6,12 @@
     python spaces/prompting/app.py            # http://127.0.0.1:7860
 """
 
-import sys
-from pathlib import Path
-
-# From a checkout, `python spaces/prompting/app.py` uses the repository's package. On the Space, llmft/
-# is copied next to this file (by `python -m llmft.deploy`), and the script's folder is on sys.path already.
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-if (_REPO_ROOT / "llmft" / "__init__.py").is_file() and str(_REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(_REPO_ROOT))
-
-from llmft.apps.prompting import build_app, launch  # noqa: E402
-from llmft.apps.serve import limit_malloc_arenas  # noqa: E402
-from llmft.apps.services import PromptingServices  # noqa: E402
-from llmft.feedback import FeedbackStore  # noqa: E402
-from llmft.prompting import PromptingLab  # noqa: E402
-from llmft.settings import FeedbackSettings, PromptingSettings  # noqa: E402
+from llmft.apps.prompting import build_app, launch
+from llmft.apps.serve import limit_malloc_arenas
+from llmft.apps.services import PromptingServices
+from llmft.feedback import FeedbackStore
+from llmft.prompting import PromptingLab
+from llmft.settings import FeedbackSettings, PromptingSettings
 
 
 def main() -> None:

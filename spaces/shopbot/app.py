@@ -8,22 +8,13 @@ this file starts nothing.
     python spaces/shopbot/app.py            # http://127.0.0.1:7860 (scripts/run.sh serves it on 7862)
 """
 
-import sys
-from pathlib import Path
-
-# From a checkout, `python spaces/shopbot/app.py` uses the repository's package. On the Space, llmft/ is copied
-# next to this file (by `python -m llmft.deploy`), and the script's folder is on sys.path already.
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-if (_REPO_ROOT / "llmft" / "__init__.py").is_file() and str(_REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(_REPO_ROOT))
-
-from llmft.apps.serve import limit_malloc_arenas  # noqa: E402
-from llmft.apps.services import ShopbotServices  # noqa: E402
-from llmft.apps.shopbot import build_app, launch, rewrite_with_model  # noqa: E402
-from llmft.chat import ShopBot, resolve_backend  # noqa: E402
-from llmft.feedback import FeedbackStore  # noqa: E402
-from llmft.settings import AppSettings, ChatSettings, FeedbackSettings  # noqa: E402
-from llmft.store import KnowledgeBase  # noqa: E402
+from llmft.apps.serve import limit_malloc_arenas
+from llmft.apps.services import ShopbotServices
+from llmft.apps.shopbot import build_app, launch, rewrite_with_model
+from llmft.chat import ShopBot, resolve_backend
+from llmft.feedback import FeedbackStore
+from llmft.settings import AppSettings, ChatSettings, FeedbackSettings
+from llmft.store import KnowledgeBase
 
 
 def main() -> None:

@@ -7,21 +7,12 @@ Importing this file starts nothing.
     python spaces/summarizer/app.py            # http://127.0.0.1:7860 (scripts/run.sh serves it on 7861)
 """
 
-import sys
-from pathlib import Path
-
-# From a checkout, `python spaces/summarizer/app.py` uses the repository's package. On the Space, llmft/
-# is copied next to this file (by `python -m llmft.deploy`), and the script's folder is on sys.path already.
-_REPO_ROOT = Path(__file__).resolve().parents[2]
-if (_REPO_ROOT / "llmft" / "__init__.py").is_file() and str(_REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(_REPO_ROOT))
-
-from llmft.apps.serve import limit_malloc_arenas  # noqa: E402
-from llmft.apps.services import SummarizerServices  # noqa: E402
-from llmft.apps.summarizer import build_app, launch  # noqa: E402
-from llmft.feedback import FeedbackStore  # noqa: E402
-from llmft.settings import FeedbackSettings, SummarizerSettings  # noqa: E402
-from llmft.summarizing import Summarizer  # noqa: E402
+from llmft.apps.serve import limit_malloc_arenas
+from llmft.apps.services import SummarizerServices
+from llmft.apps.summarizer import build_app, launch
+from llmft.feedback import FeedbackStore
+from llmft.settings import FeedbackSettings, SummarizerSettings
+from llmft.summarizing import Summarizer
 
 
 def main() -> None:

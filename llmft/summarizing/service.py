@@ -252,15 +252,9 @@ class Summarizer:
             notes.append(f"Differences from the base: {TOO_FEW_NOTE}.")
         return BatchResult(title, [v.spec.name for v in variants], rows, means, seconds, unavailable, notes)
 
-    def summarize_file(
-        self,
-        path: str,
-        specs: list[VariantSpec],
-        names: Sequence[str] | None = None,
-        max_new_tokens: int | None = None,
-        progress: ProgressFn | None = None,
-        name: str | None = None,
-    ) -> BatchResult:
+    def summarize_file(self, path: str, specs: list[VariantSpec], names: Sequence[str] | None = None,
+                       max_new_tokens: int | None = None, progress: ProgressFn | None = None,
+                       name: str | None = None) -> BatchResult:
         """A CSV/JSONL upload (within the limits) through the chosen variants."""
         batch = read_batch_file(path, self.settings.batch_max_bytes, self.settings.batch_max_rows, name)
         result = self.run_many(batch.examples, specs, names, f"{batch.name}: {len(batch.examples)} dialogue(s)",
@@ -271,14 +265,8 @@ class Summarizer:
             result.notes.append(f"Mean ROUGE is over the {batch.with_references} row(s) with a reference.")
         return result
 
-    def evaluate(
-        self,
-        n_dialogues: int,
-        specs: list[VariantSpec],
-        names: Sequence[str] | None = None,
-        max_new_tokens: int | None = None,
-        progress: ProgressFn | None = None,
-    ) -> BatchResult:
+    def evaluate(self, n_dialogues: int, specs: list[VariantSpec], names: Sequence[str] | None = None,
+                 max_new_tokens: int | None = None, progress: ProgressFn | None = None) -> BatchResult:
         """The first N test dialogues through every chosen variant: the course's comparison."""
         limit = self.settings.max_eval_dialogues
         try:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from llmft.chat.backends import Kind as BackendKind
 
 
 class Votes(Protocol):
@@ -39,7 +42,7 @@ class ChatBot(Protocol):
 class ChatBackend(Protocol):
     """Which model answers, and whether it can now (`llmft.chat.Backend`)."""
 
-    kind: str
+    kind: BackendKind
 
     @property
     def label(self) -> str: ...

@@ -12,6 +12,7 @@ import gradio as gr
 from llmft.apps.serve import Serving, serve
 from llmft.apps.services import ShopbotServices, Votes
 from llmft.apps.shopbot_endpoints import ShopbotEndpoints
+from llmft.chat.backends import Kind as BackendKind
 from llmft.settings import ChatSettings
 
 CSS = """.shop-cards {display: flex; flex-wrap: wrap; gap: 8px}
@@ -26,7 +27,7 @@ EXAMPLES = ["What is the cheapest phone?", "Headphones under $100?", "How many d
             "Do you sell bicycles?"]
 
 
-def rewrite_with_model(settings: ChatSettings, backend_kind: str) -> bool:
+def rewrite_with_model(settings: ChatSettings, backend_kind: BackendKind) -> bool:
     """Whether follow-ups are rewritten by the model (LLMFT_CHAT_REWRITE; `auto`: on OpenAI and compatible servers,
     not on the 135M local model, which cannot rewrite reliably)."""
     return settings.rewrite == "llm" or (settings.rewrite == "auto" and backend_kind in ("openai", "compatible"))

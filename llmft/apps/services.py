@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from llmft.chat.backends import Kind as BackendKind
+from typing import Any, Protocol
 
 
 class Votes(Protocol):
@@ -42,7 +39,7 @@ class ChatBot(Protocol):
 class ChatBackend(Protocol):
     """Which model answers, and whether it can now (`llmft.chat.Backend`)."""
 
-    kind: BackendKind
+    kind: str  # `llmft.chat.backends.Kind`; not imported: a Space without the chat must not ship llmft.chat
 
     @property
     def label(self) -> str: ...

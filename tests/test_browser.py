@@ -84,7 +84,10 @@ def apps(tiny_models, tmp_path_factory, votes):
 
 def _writes_only(model: Path, token: str) -> Path:
     """Make a tiny model write nothing but `token` (its generation config suppresses every other token but the
-    end): its summary is then "2222222222", a number no dialogue here states, flagged whatever the weights."""
+    end, and the end at the first step): its summary is then "2", "22", ... "2222222222", a number no dialogue here
+    states, flagged whatever the weights. (Without the first step's suppression, weights on which the end's logit
+    beats the token's gave an empty summary: the tokenizer trained on the fly numbers the token differently from
+    run to run.)"""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model)
@@ -92,6 +95,7 @@ def _writes_only(model: Path, token: str) -> Path:
     config_path = model / "generation_config.json"
     config = json.loads(config_path.read_text(encoding="utf-8"))
     config["suppress_tokens"] = [i for i in range(len(tokenizer)) if i not in keep]
+    config["begin_suppress_tokens"] = [tokenizer.eos_token_id]
     config_path.write_text(json.dumps(config), encoding="utf-8")
     return model
 

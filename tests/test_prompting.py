@@ -20,11 +20,11 @@ from llmft.models import load_model
 from llmft.prompting import (
     ColumnConfig,
     Comparison,
+    Decoding,
     PromptingLab,
     PromptingSettings,
     column_configs,
     evaluate_columns,
-    generation_settings,
     run_column,
 )
 from llmft.prompts import (
@@ -38,7 +38,7 @@ from llmft.prompts import (
 from llmft.settings import AppSettings
 
 ROWS = synthetic_dialogues(8)
-FAST = generation_settings(max_new_tokens=6)
+FAST = Decoding(max_new_tokens=6).settings()
 
 
 def _jsonl(path: Path, rows: list[DialogueExample]) -> Path:
@@ -71,11 +71,11 @@ def test_column_configs_are_labelled_and_checked():
 
 
 def test_generation_settings_from_the_controls():
-    assert generation_settings("greedy", max_new_tokens=50).generate_kwargs() == {
+    assert Decoding("greedy", max_new_tokens=50).settings().generate_kwargs() == {
         "max_new_tokens": 50, "num_beams": 1, "do_sample": False,
     }
-    assert generation_settings("beam", num_beams=4).num_beams == 4
-    sample = generation_settings("sample", temperature=0.5, top_p=0.8, seed=7)
+    assert Decoding("beam", num_beams=4).settings().num_beams == 4
+    sample = Decoding("sample", temperature=0.5, top_p=0.8, seed=7).settings()
     assert sample.do_sample and sample.temperature == 0.5 and sample.top_p == 0.8 and sample.seed == 7
     for kwargs, message in [
         ({"decoding": "creative"}, "^Decoding: unknown decoding 'creative'"),
@@ -88,7 +88,7 @@ def test_generation_settings_from_the_controls():
         ({"max_new_tokens": None}, r"^Max new tokens must be a whole number, not None\.$"),
     ]:
         with pytest.raises(ConfigError, match=message):
-            generation_settings(**kwargs)
+            Decoding(**kwargs).settings()
 
 
 def test_references_and_dialogue_checks():

@@ -23,10 +23,9 @@ from llmft.store import KnowledgeBase, demo_files
 from llmft.store.embeddings import Embedder
 from tests.support.apps import (
     guarded_env,
-    launch_app,
     log_on_failure,
+    running_app,
     serving_in_process,
-    wait_until_ready,
 )
 from tests.support.llm_server import available
 from tests.support.require import require
@@ -42,11 +41,8 @@ def apps(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("shopbot-app")
     env = dict(guarded_env(), LLMFT_STORE_PATH=str(root / "a" / "store"), LLMFT_CHAT_MAX_TOKENS="48",
                LLMFT_SHOPBOT_ADMIN_PASSWORD=PASSWORD, LLMFT_FEEDBACK_DIR=str(root / "votes"))
-    app = launch_app(APP, env, log_path=root / "a" / "app.log")
-    try:
-        yield {"local": wait_until_ready(app, timeout=180), "root": root}
-    finally:
-        app.stop()
+    with running_app(APP, env, timeout=180, log_path=root / "a" / "app.log") as app:
+        yield {"local": app, "root": root}
 
 
 @pytest.fixture()

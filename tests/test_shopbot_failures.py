@@ -20,9 +20,8 @@ from tests.support.apps import (
     RunningApp,
     chromium_available,
     guarded_env,
-    launch_app,
     log_on_failure,
-    wait_until_ready,
+    running_app,
 )
 from tests.support.chroma_server import ChromaServer
 from tests.support.llm_server import available
@@ -43,11 +42,8 @@ def parts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningApp
                    LLMFT_LOCAL_LLM_BACKOFF_S="4", LLMFT_STORE_PATH=str(root / "unused"))
         subprocess.run([sys.executable, "-m", "llmft.store", "ingest", "--demo", "--no-progress", "--host",
                         chroma.host, "--port", str(chroma.port)], env=env, check=True, capture_output=True, timeout=300)
-        app = launch_app(APP, env, log_path=root / "app.log")
-        try:
-            yield wait_until_ready(app, timeout=180), chroma
-        finally:
-            app.stop()
+        with running_app(APP, env, timeout=180, log_path=root / "app.log") as app:
+            yield app, chroma
 
 
 @pytest.fixture()

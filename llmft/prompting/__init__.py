@@ -25,7 +25,6 @@ from llmft.prompting.controls import (
     checked_number,
     column_configs,
     column_field_label,
-    generation_settings,
 )
 from llmft.prompting.lab import PromptingLab, ShotPool
 from llmft.prompting.sweep import CSV_FIELDS, Evaluation, ProgressFn, StrategySummary, evaluate_columns
@@ -55,6 +54,5 @@ __all__ = [
     "column_configs",
     "column_field_label",
     "evaluate_columns",
-    "generation_settings",
     "run_column",
 ]

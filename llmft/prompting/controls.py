@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, get_args
 
 from llmft.errors import ConfigError, PromptError
 from llmft.models import GenerationSettings
 from llmft.prompts import SHOT_STRATEGIES
 
 MAX_SHOTS = 5
-DECODING_CHOICES: tuple[str, ...] = ("greedy", "beam", "sample")
+DecodingName = Literal["greedy", "beam", "sample"]
+DECODING_CHOICES: tuple[str, ...] = get_args(DecodingName)
 PICKER_NAMES = {"first": "first-k", "random": "random", "similar": "most similar"}
 COLUMN_NAMES = "ABCDEFGH"
 MAX_SEED = 2**32 - 1
@@ -127,7 +128,7 @@ class Decoding:
     """The page's generation controls, named as the API names them, with their defaults: the one place the
     endpoints' defaults and the controls' first values come from. `settings()` checks them."""
 
-    decoding: str = "greedy"
+    decoding: DecodingName = "greedy"  # checked in settings(): it comes from the page or the API as any text
     num_beams: int = 4
     temperature: float = 0.7
     top_p: float = 0.9
@@ -151,8 +152,3 @@ class Decoding:
         seed = checked_number(self.seed, FIELD_LABELS["seed"], 0, MAX_SEED, whole=True)
         return GenerationSettings(max_new_tokens=tokens, do_sample=True, temperature=temperature, top_p=top_p,
                                   seed=seed)
-
-
-def generation_settings(*args: Any, **kwargs: Any) -> GenerationSettings:
-    """`GenerationSettings` from the page's generation controls (`Decoding`'s fields, in its order), checked."""
-    return Decoding(*args, **kwargs).settings()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, get_args
 
 from llmft.embedding_model import default_embedding_model
 from llmft.errors import StoreError
@@ -90,8 +90,9 @@ class StoreSettings(EnvSettings):
 
     def __post_init__(self) -> None:
         self.path = Path(self.path).expanduser()
-        if self.embedding_dtype not in ("auto", "float32", "bfloat16"):
-            raise StoreError(f"LLMFT_EMBEDDING_DTYPE={self.embedding_dtype!r} is not auto, float32 or bfloat16")
+        dtypes = get_args(EmbeddingDtype)
+        if self.embedding_dtype not in dtypes:  # a value from code; from_env has checked the variable's
+            raise StoreError(f"embedding dtype {self.embedding_dtype!r}: use one of {', '.join(dtypes)}.")
         if not 200 <= self.chunk_chars <= 8000:
             raise StoreError(f"chunk size {self.chunk_chars} characters is outside 200..8000")
 

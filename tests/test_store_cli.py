@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.store_docs import SHIPPING_MD, SMALL_CATALOGUE
+from tests.support.store_docs import write_small_shop
 
 
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -15,8 +15,7 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_ingest_names_the_unreadable_file_and_goes_on(tmp_path: Path, subprocess_env: dict[str, str]) -> None:
-    (tmp_path / "products.csv").write_text(SMALL_CATALOGUE)
-    (tmp_path / "delivery.md").write_text(SHIPPING_MD)
+    write_small_shop(tmp_path)
     (tmp_path / "scan.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     run = _cli(subprocess_env, "ingest", str(tmp_path / "products.csv"), str(tmp_path / "delivery.md"),
                str(tmp_path / "scan.pdf"), "--store", str(tmp_path / "store"))

@@ -22,7 +22,7 @@ from llmft.store.chroma import ChromaCollection
 from llmft.store.embeddings import Embedder
 from llmft.store.ingest import INGESTING
 from tests.support.chroma_server import ChromaServer
-from tests.support.store_docs import SHIPPING_MD, SMALL_CATALOGUE
+from tests.support.store_docs import SHIPPING_MD, write_small_shop
 
 PRODUCTS = 160  # three embedding batches of 64: the kill lands after the first one is written
 CATEGORIES = ("kitchen", "lighting", "garden", "office")
@@ -42,9 +42,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
 
 @pytest.fixture()
 def shop(tmp_path: Path) -> Path:
-    (tmp_path / "products.csv").write_text(SMALL_CATALOGUE)
-    (tmp_path / "delivery.md").write_text(SHIPPING_MD)
-    return tmp_path
+    return write_small_shop(tmp_path)
 
 
 def _search_fails_within(kb: KnowledgeBase, seconds: float, words: str) -> float:

@@ -12,7 +12,7 @@ from llmft.errors import StoreError
 from llmft.store import KnowledgeBase, StoreSettings
 from llmft.store.embeddings import Embedder
 from tests.support.chroma_server import ChromaServer, chroma_server, free_port  # noqa: F401 (a fixture)
-from tests.support.store_docs import SHIPPING_MD, SMALL_CATALOGUE
+from tests.support.store_docs import SHIPPING_MD, write_small_shop
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,7 @@ def embedder() -> Embedder:
 
 @pytest.fixture()
 def shop(tmp_path: Path) -> Path:
-    (tmp_path / "products.csv").write_text(SMALL_CATALOGUE)
-    (tmp_path / "delivery.md").write_text(SHIPPING_MD)
-    return tmp_path
+    return write_small_shop(tmp_path)
 
 
 def _kb(server: ChromaServer, embedder: Embedder, collection: str) -> KnowledgeBase:

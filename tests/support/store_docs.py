@@ -69,3 +69,10 @@ below that it costs 5 euros. Every parcel can be followed with the tracking numb
 A courier brings urgent orders the next morning for 12 euros when they are placed before noon. The courier calls
 half an hour before arriving, and leaves the parcel with a neighbour if nobody is at home.
 """
+
+
+def write_small_shop(folder: Path) -> Path:
+    """`folder` with the small shop: `products.csv` (SMALL_CATALOGUE) and `delivery.md` (SHIPPING_MD)."""
+    (folder / "products.csv").write_text(SMALL_CATALOGUE)
+    (folder / "delivery.md").write_text(SHIPPING_MD)
+    return folder

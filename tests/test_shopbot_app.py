@@ -86,7 +86,7 @@ def test_a_vote_on_an_answer_records_its_status_backend_and_sources(client: Clie
         "shopbot", "down", question, reply["answer"], "too vague")
     assert (row["status"], row["backend"]) == (reply["status"], reply["backend"])
     assert [s["id"] for s in row["sources"]] == [s["id"] for s in reply["sources"]]
-    with pytest.raises(AppError, match="'up' or 'down'"):
+    with pytest.raises(AppError, match="A vote in the shopbot is one of up, down, not 'meh'. Nothing was recorded."):
         client.predict(question, reply["answer"], "meh", "", api_name="/vote")
 
 

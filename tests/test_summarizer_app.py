@@ -143,6 +143,9 @@ def test_a_vote_on_a_variants_summary_is_one_row(client, world):
     assert row["settings"] == {"max_new_tokens": 24} and "session_hash" not in row
     with pytest.raises(AppError, match="Summarize first, then vote"):
         client.predict(example.dialogue, result, "full", "up", "", 24, api_name="/vote")
+    with pytest.raises(AppError, match="A vote in the summarizer is one of up, down, not 'best'"):
+        client.predict(example.dialogue, result, "lora-1", "best", "", 24, api_name="/vote")
+    assert len(read_rows(world["root"] / "votes")) == 1  # neither refusal wrote a row
 
 
 def test_each_variant_gives_what_its_model_gives_on_its_own_and_rouge_per_variant(client, world, expected):

@@ -31,8 +31,9 @@ from llmft.settings import FeedbackSettings, secret_values
 
 logger = logging.getLogger(__name__)
 
-APPS = ("shopbot", "summarizer", "prompting")
-VOTES = ("up", "down", "best")
+# The votes each app's page takes: a thumb on an answer or a summary; the best column of a comparison.
+VOTES = {"shopbot": ("up", "down"), "summarizer": ("up", "down"), "prompting": ("best",)}
+APPS = tuple(VOTES)
 MAX_FIELD_CHARS = 20_000  # a long dialogue fits (the Summarizer reads at most its model's input anyway)
 MAX_COMMENT_CHARS = 1_000
 MAX_ROW_BYTES = 64 * 1024
@@ -179,8 +180,9 @@ class FeedbackStore:
             raise FeedbackError("Feedback is off on this Space (LLMFT_FEEDBACK=0).")
         if app not in APPS:
             raise ValueError(f"unknown app {app!r}")
-        if vote not in VOTES:
-            raise FeedbackError(f"A vote is one of {', '.join(VOTES)}, not {str(vote)[:40]!r}.")
+        if vote not in VOTES[app]:
+            raise FeedbackError(f"A vote in the {app} is one of {', '.join(VOTES[app])}, not {str(vote)[:40]!r}. "
+                                "Nothing was recorded.")
         comment = (comment or "").strip()
         if len(comment) > MAX_COMMENT_CHARS:
             raise FeedbackError(f"The comment has {len(comment):,} characters; at most {MAX_COMMENT_CHARS:,}. "
